@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { durationMs, sizeBytes } from '../lib/config-file.js';
+import { stationId } from '../protocol/report.js';
+import { targetSchema } from './probes/index.js';
+
+export const brokerSchema = z.strictObject({
+  /** mqtt://, mqtts://, ws://, wss:// */
+  url: z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'expected mqtt://, mqtts://, ws:// or wss:// URL'),
+  username: z.string().min(1).optional(),
+  /** A file holding the password; or set LINKWATCH_BROKER_PASSWORD. */
+  password_file: z.string().min(1).optional(),
+  /** CA certificate (PEM) that signed the broker's certificate. */
+  ca: z.string().min(1).optional(),
+  /** Client certificate and key (PEM) for certificate authentication. */
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  /** 5 (default) or 4 (MQTT 3.1.1, for the embedded broker). */
+  protocol_version: z.union([z.literal(5), z.literal(4)]).default(5),
+  keepalive: durationMs.prefault('30s'),
+  /** Deflate payloads with the protocol's preset dictionary (about a third of the bytes on the wire). */
+  compress: z.boolean().default(true),
+});
+
+export const outboxSchema = z.strictObject({
+  /** Directory of the outbox database. */
+  path: z.string().min(1),
+  max_bytes: sizeBytes.prefault('256MB'),
+  /** How long to wait for the collector's ack before sending a report again (doubling per attempt, up to 32×). */
+  ack_timeout: durationMs.prefault('30s'),
+  /** Reports per second sent from the backlog after a reconnect. */
+  backfill_rate: z.number().min(1).max(10_000).default(50),
+  /** Reports per backfill message. */
+  backfill_batch: z.number().int().min(1).max(500).default(50),
+});
+
+export const agentConfigSchema = z.strictObject({
+  station: stationId,
+  interval: durationMs.prefault('10s'),
+  /** Random spread of each cycle's start, so 150 stations do not probe in lockstep. Default: 10 % of interval. */
+  jitter: durationMs.optional(),
+  broker: brokerSchema,
+  outbox: outboxSchema,
+  targets: z.array(targetSchema).min(1, 'at least one target is needed'),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((cfg, ctx) => {
+  const seen = new Set<string>();
+  cfg.targets.forEach((t, i) => {
+    if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}"` });
+    seen.add(t.name);
+  });
+});
+export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile } from '../lib/config-file.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { readSecret } from '../lib/secrets.js';
+import { Agent, type ReportSources } from './agent.js';
+import { agentConfigSchema, type AgentConfig } from './config.js';
+import { SqliteOutbox } from './outbox.js';
+import { Uplink } from './uplink.js';
+
+/** Loads and checks an agent config: every problem is a ConfigError naming its key, before any network I/O. */
+export function loadAgentConfig(file: string): AgentConfig {
+  const cfg = loadConfigFile(file, agentConfigSchema);
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const path = cfg.broker[key];
+    if (path && !existsSync(path)) throw new ConfigError(file, `broker.${key}`, `file not found: ${path}`);
+  }
+  if ((cfg.broker.cert === undefined) !== (cfg.broker.key === undefined)) {
+    throw new ConfigError(file, cfg.broker.cert ? 'broker.key' : 'broker.cert', 'cert and key go together');
+  }
+  return cfg;
+}
+
+export interface RunningAgent {
+  agent: Agent;
+  uplink: Uplink;
+  outbox: SqliteOutbox;
+  stop(): Promise<void>;
+}
+
+/** Composition root of the agent process. */
+export function startAgent(cfg: AgentConfig, opts: { configFile: string; log?: Logger; sources?: ReportSources; now?: () => number }): RunningAgent {
+  const log = opts.log ?? createLogger({ level: cfg.log_level });
+  const now = opts.now ?? Date.now;
+  const password = readSecret({ file: cfg.broker.password_file, envName: 'LINKWATCH_BROKER_PASSWORD', key: 'broker.password_file', configFile: opts.configFile, log });
+  let uplink: Uplink | undefined;
+  const outbox = new SqliteOutbox({
+    dir: cfg.outbox.path,
+    maxBytes: cfg.outbox.max_bytes,
+    onReset: (movedTo, reason) => {
+      log.error({ movedTo, reason }, 'outbox unreadable: moved aside, starting a new one');
+      queueMicrotask(() => uplink?.event({ type: 'outbox_reset', detail: `moved to ${movedTo}: ${reason}`.slice(0, 300) }));
+    },
+  });
+  uplink = new Uplink(cfg, { outbox, log: log.child({ component: 'uplink' }), now, ...(password !== undefined ? { password } : {}) });
+  const agent = new Agent(cfg, { log, now, outbox, uplink, ...(opts.sources ? { sources: opts.sources } : {}) });
+  uplink.start();
+  agent.start();
+  log.info({ station: cfg.station, interval_ms: cfg.interval, targets: cfg.targets.length, outbox: join(cfg.outbox.path, 'outbox.db'), depth: outbox.depth() }, 'agent started');
+  return {
+    agent,
+    uplink,
+    outbox,
+    async stop() {
+      await agent.stop();
+      await uplink!.stop();
+      outbox.close();
+      log.info('agent stopped');
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../lib/log.js';
+import { encodeJsonText } from '../protocol/codec.js';
+import { ackMessage, fromRanges, type EventMessage } from '../protocol/report.js';
+import { topicFor } from '../protocol/topics.js';
+import type { AgentConfig } from './config.js';
+import type { Outbox, OutboxEntry } from './outbox.js';
+
+export interface UplinkDeps {
+  outbox: Outbox;
+  log: Logger;
+  now: () => number;
+  /** The broker password, already read from its file or the environment. */
+  password?: string;
+}
+
+export interface UplinkStats {
+  connects: number;
+  drops: number;
+  published: number;
+  acked: number;
+}
+
+/**
+ * The agent's side of the wire: one MQTT connection that sends the newest report first and the backlog after it at a
+ * bounded rate, and deletes from the outbox exactly what the collector acknowledges.
+ */
+export class Uplink {
+  private client: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wasConnected = false;
+  private readonly topics: { report: string; status: string; event: string; ack: string };
+  readonly stats: UplinkStats = { connects: 0, drops: 0, published: 0, acked: 0 };
+  /** Called on every unexpected loss of the broker connection (counted as a session drop). */
+  onDrop: (() => void) | undefined;
+
+  constructor(
+    private readonly cfg: AgentConfig,
+    private readonly deps: UplinkDeps,
+  ) {
+    const id = cfg.station;
+    this.topics = { report: topicFor(id, 'report'), status: topicFor(id, 'status'), event: topicFor(id, 'event'), ack: topicFor(id, 'ack') };
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  start(): void {
+    const { broker } = this.cfg;
+    const v5 = broker.protocol_version === 5;
+    const opts: IClientOptions = {
+      protocolVersion: broker.protocol_version,
+      clientId: this.cfg.station,
+      username: broker.username ?? this.cfg.station,
+      ...(this.deps.password !== undefined ? { password: this.deps.password } : {}),
+      clean: false,
+      keepalive: Math.max(5, Math.round(broker.keepalive / 1000)),
+      // Spread reconnects so a province of agents does not hammer a restarted broker in lockstep.
+      reconnectPeriod: 1000 + Math.floor(Math.random() * 2000),
+      connectTimeout: 15_000,
+      ...(v5 ? { properties: { sessionExpiryInterval: 86_400 } } : {}),
+      will: {
+        topic: this.topics.status,
+        payload: Buffer.from(JSON.stringify({ state: 'offline', ts: this.deps.now() })),
+        qos: 1,
+        retain: true,
+      },
+      ...(broker.ca ? { ca: readFileSync(broker.ca) } : {}),
+      ...(broker.cert ? { cert: readFileSync(broker.cert) } : {}),
+      ...(broker.key ? { key: readFileSync(broker.key) } : {}),
+    };
+    const client = mqtt.connect(broker.url, opts);
+    this.client = client;
+    client.on('connect', (ack) => {
+      this.stats.connects++;
+      this.wasConnected = true;
+      this.deps.log.info({ url: broker.url, sessionPresent: ack.sessionPresent }, 'broker connected');
+      client.publish(this.topics.status, JSON.stringify({ state: 'online', ts: this.deps.now() }), { qos: 1, retain: true });
+      client.subscribe(this.topics.ack, { qos: 1 }, (err) => {
+        if (err) this.deps.log.warn({ err }, 'ack subscription failed');
+      });
+      this.sendNewestThenBacklog();
+    });
+    client.on('close', () => {
+      if (this.wasConnected) {
+        this.wasConnected = false;
+        this.stats.drops++;
+        this.deps.log.warn('broker connection lost');
+        this.onDrop?.();
+      }
+    });
+    client.on('error', (err) => this.deps.log.warn({ err: err.message }, 'broker error'));
+    client.on('message', (topic, payload) => {
+      if (topic === this.topics.ack) this.handleAck(payload);
+    });
+    this.timer = setInterval(() => this.pump(), 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (client.connected) {
+      // A clean shutdown says offline itself; the will covers the unclean ones.
+      await client.publishAsync(this.topics.status, JSON.stringify({ state: 'offline', ts: this.deps.now() }), { qos: 1, retain: true }).catch(() => {});
+    }
+    await client.endAsync();
+  }
+
+  /** Sends a freshly committed report at once, ahead of any backlog. */
+  sendLive(entry: OutboxEntry): void {
+    if (this.connected) this.send([entry]);
+  }
+
+  event(e: Omit<EventMessage, 'station' | 'ts'> & { ts?: number }): void {
+    if (!this.client?.connected) return; // events are also counted in reports; none is queued while offline
+    const msg: EventMessage = { station: this.cfg.station, ts: e.ts ?? this.deps.now(), ...e };
+    this.client.publish(this.topics.event, JSON.stringify(msg), { qos: 1 });
+  }
+
+  private sendNewestThenBacklog() {
+    const newest = this.deps.outbox.newest();
+    if (newest) this.send([newest]);
+    this.pump();
+  }
+
+  /** Sends due reports from the backlog, oldest first, at most `backfill_rate` a second in batches. */
+  private pump() {
+    if (!this.connected) return;
+    const { ack_timeout, backfill_rate, backfill_batch } = this.cfg.outbox;
+    const due = this.deps.outbox.due(this.deps.now(), ack_timeout, Math.ceil(backfill_rate));
+    for (let i = 0; i < due.length; i += backfill_batch) this.send(due.slice(i, i + backfill_batch));
+  }
+
+  private send(entries: OutboxEntry[]) {
+    const client = this.client;
+    if (!client) return;
+    // Bodies are stored as JSON text, so a batch is joined without parsing them again.
+    const json = entries.length === 1 ? entries[0]!.body : `[${entries.map((e) => e.body).join(',')}]`;
+    const payload = encodeJsonText(json, this.cfg.broker.compress ? 'deflate' : 'json');
+    this.deps.outbox.markSent(entries.map((e) => e.seq), this.deps.now());
+    this.stats.published += entries.length;
+    client.publish(this.topics.report, payload, { qos: 1 }, (err) => {
+      if (err) this.deps.log.debug({ err: err.message }, 'publish not confirmed; will resend after ack timeout');
+    });
+  }
+
+  private handleAck(payload: Buffer) {
+    let seqs: number[];
+    try {
+      const msg = ackMessage.parse(JSON.parse(payload.toString('utf8')));
+      seqs = [...fromRanges(msg.stored), ...fromRanges(msg.rejected)];
+      if (msg.rejected.length > 0) this.deps.log.error({ rejected: msg.rejected }, 'collector rejected reports for good');
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'ignoring malformed ack');
+      return;
+    }
+    this.stats.acked += this.deps.outbox.ack(seqs);
+  }
+}

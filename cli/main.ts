@@ -1,0 +1,78 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../lib/config-file.js';
+
+/** Exit codes: 0 ok, 1 some stations not ok (status), 2 error (bad config, unreachable server). */
+export const EXIT = { OK: 0, NOT_OK: 1, ERROR: 2 } as const;
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    // SIGBREAK is Ctrl-Break on Windows; SIGTERM is what service managers send elsewhere.
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGBREAK'] as const) process.once(sig, () => resolve(sig));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = new Command()
+    .name('linkwatch')
+    .description('Watches the uplinks of police stations: agent, collector, dashboards')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('agent')
+    .description('measure this station\'s links and report them to the collector')
+    .requiredOption('-c, --config <file>', 'agent config (YAML or JSON)')
+    .option('--once', 'measure once, print the report and exit without sending it')
+    .option('--json', 'with --once: print the report as JSON')
+    .action(async (opts: { config: string; once?: boolean; json?: boolean }) => {
+      const { loadAgentConfig, startAgent } = await import('../agent/main.js');
+      const cfg = loadAgentConfig(opts.config);
+      if (opts.once) {
+        const { measureOnce, formatReport } = await import('../agent/once.js');
+        const { createLogger } = await import('../lib/log.js');
+        const report = await measureOnce(cfg, { log: createLogger({ level: 'warn' }) });
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+        return;
+      }
+      const running = startAgent(cfg, { configFile: opts.config });
+      await waitForSignal();
+      await running.stop();
+    });
+
+  program
+    .command('collector')
+    .description('receive reports over MQTT, store them in InfluxDB, acknowledge them')
+    .requiredOption('-c, --config <file>', 'collector config (YAML or JSON)')
+    .action(async (opts: { config: string }) => {
+      const { loadCollectorConfig, startCollector } = await import('../collector/main.js');
+      const cfg = loadCollectorConfig(opts.config);
+      const running = await startCollector(cfg, { configFile: opts.config });
+      await waitForSignal();
+      await running.stop();
+    });
+
+  program
+    .command('demo')
+    .description('run a local broker, InfluxDB, collector and a simulated province, printing what they see')
+    .option('--stations <n>', 'simulated stations', '20')
+    .option('--dir <dir>', 'data directory (default: a new temporary one, removed on exit)')
+    .option('--duration <seconds>', 'stop after this many seconds (default: run until Ctrl-C)')
+    .action(async (opts: { stations: string; dir?: string; duration?: string }) => {
+      const { runDemo } = await import('./demo.js');
+      await runDemo({ stations: Number(opts.stations), ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.duration ? { durationS: Number(opts.duration) } : {}), until: waitForSignal() });
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.ERROR;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`linkwatch: config error: ${err.message}\n`);
+      return EXIT.ERROR;
+    }
+    process.stderr.write(`linkwatch: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.ERROR;
+  }
+  return code;
+}
