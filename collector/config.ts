@@ -1,0 +1,42 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { durationMs, sizeBytes } from '../lib/config-file.js';
+
+export const collectorConfigSchema = z.strictObject({
+  broker: z.strictObject({
+    /** mqtt(s)://host:port, or `embedded` for the in-process broker of a single-province install. */
+    url: z.string().regex(/^((mqtts?|wss?):\/\/.+|embedded)$/, 'expected mqtt://, mqtts://, ws://, wss:// URL or "embedded"'),
+    username: z.string().min(1).optional(),
+    password_file: z.string().min(1).optional(),
+    ca: z.string().min(1).optional(),
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    protocol_version: z.union([z.literal(5), z.literal(4)]).default(5),
+    /** Stable across restarts, so the broker keeps this collector's session; distinct per collector. */
+    client_id: z.string().min(1).max(128).default(`linkwatch-collector-${hostname()}`),
+    /** Share the report subscription with other collectors (MQTT 5 `$share/linkwatch/...`). */
+    shared: z.boolean().default(true),
+  }),
+  influx: z.strictObject({
+    url: z.string().url(),
+    database: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'database name: letters, digits, _ . -'),
+    username: z.string().min(1).optional(),
+    password_file: z.string().min(1).optional(),
+    /** Points per write; InfluxDB's sweet spot is 5,000–10,000. */
+    batch_points: z.number().int().min(1).max(100_000).default(5000),
+    /** Longest a report waits before its batch is written. */
+    flush_interval: durationMs.prefault('1s'),
+    /** Points held while InfluxDB is down; past this, reports are left unacknowledged for the agents to re-send. */
+    max_pending_points: z.number().int().min(1000).default(200_000),
+    timeout: durationMs.prefault('10s'),
+    /** Retention of the database; reports older than this are quarantined rather than written. */
+    retention: durationMs.prefault('400d'),
+  }),
+  /** The station registry CSV: id,name,commune,district,province,lat,lon,isp,circuit,sla_target[,sla_class]. */
+  stations: z.string().min(1),
+  /** Where rejected payloads and points are kept, with their reason, for inspection. */
+  dead_letter: z.strictObject({ path: z.string().min(1), max_bytes: sizeBytes.prefault('100MB') }).prefault({ path: './dead-letter' }),
+  max_payload_bytes: sizeBytes.prefault('256KB'),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type CollectorConfig = z.output<typeof collectorConfigSchema>;

@@ -1,0 +1,163 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { InfluxDB } from 'influx';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { ConfigError, loadConfigFile } from '../lib/config-file.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { readSecret } from '../lib/secrets.js';
+import { toRanges, type AckMessage } from '../protocol/report.js';
+import { eventFilter, reportFilter, statusFilter, topicFor } from '../protocol/topics.js';
+import { Ingest } from './collector.js';
+import { collectorConfigSchema, type CollectorConfig } from './config.js';
+import { DeadLetters } from './dead-letters.js';
+import { INFLUX_SCHEMA } from './points.js';
+import { loadRegistry, RegistryError, type Station } from './registry.js';
+import { BatchWriter } from './writer.js';
+
+/** Loads and checks a collector config and its registry: problems name their key, before any network I/O. */
+export function loadCollectorConfig(file: string): CollectorConfig {
+  const cfg = loadConfigFile(file, collectorConfigSchema);
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const path = cfg.broker[key];
+    if (path && !existsSync(path)) throw new ConfigError(file, `broker.${key}`, `file not found: ${path}`);
+  }
+  try {
+    loadRegistry(cfg.stations);
+  } catch (err) {
+    if (err instanceof RegistryError) throw new ConfigError(file, 'stations', err.message);
+    throw err;
+  }
+  return cfg;
+}
+
+/** An InfluxDB client for the v1 HTTP API from the config's URL and credentials. */
+export function influxClient(cfg: CollectorConfig['influx'], password: string | undefined): InfluxDB {
+  const url = new URL(cfg.url);
+  return new InfluxDB({
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    protocol: url.protocol === 'https:' ? 'https' : 'http',
+    database: cfg.database,
+    ...(cfg.username ? { username: cfg.username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    schema: INFLUX_SCHEMA.map((s) => ({ ...s, database: cfg.database })),
+    // The writer retries with its own backoff; the pool's retries would hide a down InfluxDB from it.
+    pool: { maxRetries: 0, requestTimeout: cfg.timeout },
+  });
+}
+
+export interface RunningCollector {
+  ingest: Ingest;
+  writer: BatchWriter;
+  deadLetters: DeadLetters;
+  client: MqttClient;
+  influx: InfluxDB;
+  registry: () => ReadonlyMap<string, Station>;
+  stop(): Promise<void>;
+  /** kill -9 in-process: drop the connection without a clean disconnect, write nothing more. */
+  abort(): void;
+}
+
+export interface CollectorOptions {
+  configFile: string;
+  log?: Logger;
+  now?: () => number;
+}
+
+/** Composition root of the collector. */
+export async function startCollector(cfg: CollectorConfig, opts: CollectorOptions): Promise<RunningCollector> {
+  const log = opts.log ?? createLogger({ level: cfg.log_level });
+  const now = opts.now ?? Date.now;
+  const brokerPassword = readSecret({ file: cfg.broker.password_file, envName: 'LINKWATCH_BROKER_PASSWORD', key: 'broker.password_file', configFile: opts.configFile, log });
+  const influxPassword = readSecret({ file: cfg.influx.password_file, envName: 'LINKWATCH_INFLUX_PASSWORD', key: 'influx.password_file', configFile: opts.configFile, log });
+  const registry = loadRegistry(cfg.stations);
+  const influx = influxClient(cfg.influx, influxPassword);
+  const deadLetters = new DeadLetters(cfg.dead_letter.path, cfg.dead_letter.max_bytes, now);
+  const ensureDatabase = async () => {
+    await influx.createDatabase(cfg.influx.database); // CREATE DATABASE is idempotent
+  };
+  await ensureDatabase().catch((err) => log.warn({ err: (err as Error).message }, 'InfluxDB not reachable yet; will retry'));
+
+  let client!: MqttClient;
+  const publishAck = (station: string, ack: AckMessage) => {
+    client.publish(topicFor(station, 'ack'), JSON.stringify(ack), { qos: 1 });
+  };
+  const writer = new BatchWriter({
+    influx,
+    log: log.child({ component: 'writer' }),
+    ensureDatabase,
+    batchPoints: cfg.influx.batch_points,
+    flushIntervalMs: cfg.influx.flush_interval,
+    maxPendingPoints: cfg.influx.max_pending_points,
+    onStored: (byStation) => {
+      for (const [station, seqs] of byStation) publishAck(station, { v: 1, stored: toRanges(seqs), rejected: [] });
+    },
+    onRejected: (r, reason) => {
+      deadLetters.keep({ reason: 'influx_refused', station: r.station, ...(r.seq !== undefined ? { seq: r.seq } : {}), detail: reason, payload: r.report });
+      log.error({ station: r.station, seq: r.seq, reason }, 'InfluxDB refused a report; kept in dead letters');
+      if (r.seq !== undefined) publishAck(r.station, { v: 1, stored: [], rejected: [[r.seq, r.seq]] });
+    },
+  });
+  const ingest = new Ingest({
+    log: log.child({ component: 'ingest' }),
+    now,
+    writer,
+    deadLetters,
+    publishAck,
+    registry: () => registry,
+    maxPayloadBytes: cfg.max_payload_bytes,
+    retentionMs: cfg.influx.retention,
+  });
+
+  const v5 = cfg.broker.protocol_version === 5;
+  const mqttOpts: IClientOptions = {
+    protocolVersion: cfg.broker.protocol_version,
+    clientId: cfg.broker.client_id,
+    ...(cfg.broker.username ? { username: cfg.broker.username } : {}),
+    ...(brokerPassword !== undefined ? { password: brokerPassword } : {}),
+    // A persistent session: while the collector is away the broker keeps its reports.
+    clean: false,
+    reconnectPeriod: 1000,
+    connectTimeout: 15_000,
+    ...(v5 ? { properties: { sessionExpiryInterval: 7 * 86_400, receiveMaximum: 1000 } } : {}),
+    ...(cfg.broker.ca ? { ca: readFileSync(cfg.broker.ca) } : {}),
+    ...(cfg.broker.cert ? { cert: readFileSync(cfg.broker.cert) } : {}),
+    ...(cfg.broker.key ? { key: readFileSync(cfg.broker.key) } : {}),
+  };
+  client = mqtt.connect(cfg.broker.url, mqttOpts);
+  let connects = 0;
+  const shared = cfg.broker.shared && v5;
+  client.on('connect', (ack) => {
+    connects++;
+    if (!ack.sessionPresent) {
+      if (connects > 1) log.warn('reconnected without a session: reports sent meanwhile come again from the agents');
+      client.subscribe([reportFilter(shared), statusFilter, eventFilter], { qos: 1 }, (err) => {
+        if (err) log.error({ err: err.message }, 'subscription failed');
+      });
+    }
+    log.info({ url: cfg.broker.url, sessionPresent: ack.sessionPresent, shared }, 'broker connected');
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'broker error'));
+  client.on('close', () => log.debug('broker connection closed'));
+  client.on('message', (topic, payload) => ingest.handle(topic, payload));
+  log.info({ stations: registry.size, database: cfg.influx.database }, 'collector started');
+
+  return {
+    ingest,
+    writer,
+    deadLetters,
+    client,
+    influx,
+    registry: () => registry,
+    async stop() {
+      // Whatever is not stored within a few seconds stays unacknowledged, and the agents send it again.
+      await Promise.race([writer.flush().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await writer.stop();
+      await client.endAsync();
+      log.info({ ...ingest.stats, ...writer.stats }, 'collector stopped');
+    },
+    abort() {
+      void writer.stop();
+      client.end(true);
+    },
+  };
+}
