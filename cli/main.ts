@@ -63,6 +63,9 @@ export async function main(argv: string[]): Promise<number> {
       await runDemo({ stations: Number(opts.stations), ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.duration ? { durationS: Number(opts.duration) } : {}), until: waitForSignal() });
     });
 
+  const { credentialsCommand } = await import('./credentials.js');
+  credentialsCommand(program.command('credentials').description('station CA, client certificates, CRL, broker passwords and ACL, agent configs'));
+
   try {
     await program.parseAsync(argv);
   } catch (err) {
