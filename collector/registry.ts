@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { STATION_ID } from '../protocol/report.js';
 
@@ -84,4 +84,32 @@ export function loadRegistry(file: string): Map<string, Station> {
     throw new RegistryError(file, undefined, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseRegistry(text, file);
+}
+
+export interface RegistryWatch {
+  stop(): void;
+}
+
+/**
+ * Reloads the registry when its file changes. Polls the file's stat (fs.watchFile), which works the same on Windows
+ * and on network shares where change events are unreliable. A reload that fails (bad CSV, a check of `validate`)
+ * keeps the registry in use and reports the error; the next good save is picked up.
+ */
+export function watchRegistry(
+  file: string,
+  handlers: { onReload: (stations: Map<string, Station>) => void; onError: (err: Error) => void; validate?: (stations: Map<string, Station>) => void },
+  intervalMs = 2000,
+): RegistryWatch {
+  const listener = (cur: { mtimeMs: number; size: number }, prev: { mtimeMs: number; size: number }) => {
+    if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+    try {
+      const stations = loadRegistry(file);
+      handlers.validate?.(stations);
+      handlers.onReload(stations);
+    } catch (err) {
+      handlers.onError(err as Error);
+    }
+  };
+  watchFile(file, { interval: intervalMs, persistent: false }, listener);
+  return { stop: () => unwatchFile(file, listener) };
 }
