@@ -10,6 +10,7 @@ const NO_OUTBOX: Outbox = {
   newest: () => undefined,
   due: () => [],
   markSent: () => {},
+  resetSent: () => {},
   ack: () => 0,
   depth: () => 0,
   bytes: () => 0,

@@ -21,10 +21,12 @@ export interface Outbox {
   newest(): OutboxEntry | undefined;
   /**
    * Up to `limit` reports, oldest first, that were never sent or whose last send is older than
-   * `resendAfterMs × 2^(attempts−1)` (capped at 32×).
+   * `resendAfterMs × 2^(attempts−1)` (capped at 8×).
    */
   due(now: number, resendAfterMs: number, limit: number): OutboxEntry[];
   markSent(seqs: readonly number[], now: number): void;
+  /** Makes every unacknowledged report due now (after a reconnect, nothing sent before can be counted on). */
+  resetSent(): void;
   /** Deletes acknowledged reports; returns how many were present. */
   ack(seqs: readonly number[]): number;
   depth(): number;
@@ -108,10 +110,11 @@ export class SqliteOutbox implements Outbox {
       newest: db.prepare('SELECT seq, ts, body, attempts FROM report ORDER BY seq DESC LIMIT 1'),
       due: db.prepare(
         `SELECT seq, ts, body, attempts FROM report
-         WHERE sent_at IS NULL OR sent_at + ? * (1 << MIN(MAX(attempts - 1, 0), 5)) <= ?
+         WHERE sent_at IS NULL OR sent_at + ? * (1 << MIN(MAX(attempts - 1, 0), 3)) <= ?
          ORDER BY seq LIMIT ?`,
       ),
       sent: db.prepare('UPDATE report SET sent_at = ?, attempts = attempts + 1 WHERE seq = ?'),
+      resetSent: db.prepare('UPDATE report SET sent_at = NULL WHERE sent_at IS NOT NULL'),
     };
   }
 
@@ -159,6 +162,10 @@ export class SqliteOutbox implements Outbox {
     this.db.transaction(() => {
       for (const s of seqs) this.stmts.sent.run(now, s);
     })();
+  }
+
+  resetSent(): void {
+    this.stmts.resetSent.run();
   }
 
   ack(seqs: readonly number[]): number {

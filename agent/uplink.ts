@@ -7,6 +7,8 @@ import { topicFor } from '../protocol/topics.js';
 import type { AgentConfig } from './config.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 
+const MAX_HELD_EVENTS = 100;
+
 export interface UplinkDeps {
   outbox: Outbox;
   log: Logger;
@@ -30,6 +32,7 @@ export class Uplink {
   private client: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private wasConnected = false;
+  private readonly heldEvents: EventMessage[] = [];
   private readonly topics: { report: string; status: string; event: string; ack: string };
   readonly stats: UplinkStats = { connects: 0, drops: 0, published: 0, acked: 0 };
   /** Called on every unexpected loss of the broker connection (counted as a session drop). */
@@ -82,6 +85,7 @@ export class Uplink {
         if (err) this.deps.log.warn({ err }, 'ack subscription failed');
       });
       this.sendNewestThenBacklog();
+      this.flushEvents();
     });
     client.on('close', () => {
       if (this.wasConnected) {
@@ -116,13 +120,24 @@ export class Uplink {
     if (this.connected) this.send([entry]);
   }
 
+  /** Publishes an event; while offline the latest few wait in memory (their counts are in the reports anyway). */
   event(e: Omit<EventMessage, 'station' | 'ts'> & { ts?: number }): void {
-    if (!this.client?.connected) return; // events are also counted in reports; none is queued while offline
     const msg: EventMessage = { station: this.cfg.station, ts: e.ts ?? this.deps.now(), ...e };
+    if (!this.client?.connected) {
+      this.heldEvents.push(msg);
+      if (this.heldEvents.length > MAX_HELD_EVENTS) this.heldEvents.shift();
+      return;
+    }
     this.client.publish(this.topics.event, JSON.stringify(msg), { qos: 1 });
   }
 
+  private flushEvents() {
+    const held = this.heldEvents.splice(0);
+    for (const msg of held) this.client?.publish(this.topics.event, JSON.stringify(msg), { qos: 1 });
+  }
+
   private sendNewestThenBacklog() {
+    this.deps.outbox.resetSent();
     const newest = this.deps.outbox.newest();
     if (newest) this.send([newest]);
     this.pump();
