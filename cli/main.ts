@@ -66,6 +66,16 @@ export async function main(argv: string[]): Promise<number> {
   const { credentialsCommand } = await import('./credentials.js');
   credentialsCommand(program.command('credentials').description('station CA, client certificates, CRL, broker passwords and ACL, agent configs'));
 
+  program
+    .command('status')
+    .description('stations not ok now and open incidents, from the verdicts in InfluxDB (exit 0 all ok, 1 some not ok, 2 error)')
+    .requiredOption('-c, --config <file>', 'the collector config (YAML or JSON): it names InfluxDB and the registry')
+    .option('--json', 'print the stations not ok and the open incidents as JSON')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const { runStatus } = await import('./status.js');
+      code = await runStatus({ config: opts.config, json: opts.json === true });
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (err) {

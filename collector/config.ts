@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationMs, sizeBytes } from '../lib/config-file.js';
+import { evaluatorConfigSchema } from './evaluator.js';
+import { verdictsConfigSchema } from './verdict/rules.js';
 
 export const collectorConfigSchema = z.strictObject({
   broker: z.strictObject({
@@ -38,5 +40,9 @@ export const collectorConfigSchema = z.strictObject({
   dead_letter: z.strictObject({ path: z.string().min(1), max_bytes: sizeBytes.prefault('100MB') }).prefault({ path: './dead-letter' }),
   max_payload_bytes: sizeBytes.prefault('256KB'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Verdicts every period: health and incident points (docs/verdicts.md). */
+  evaluator: evaluatorConfigSchema.prefault({}),
+  /** Thresholds, SLA classes, anti-flap rules and maintenance windows of the verdicts (docs/verdicts.md). */
+  verdicts: verdictsConfigSchema.prefault({}),
 });
 export type CollectorConfig = z.output<typeof collectorConfigSchema>;

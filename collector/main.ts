@@ -10,7 +10,10 @@ import { Ingest } from './collector.js';
 import { collectorConfigSchema, type CollectorConfig } from './config.js';
 import { DeadLetters } from './dead-letters.js';
 import { INFLUX_SCHEMA } from './points.js';
-import { loadRegistry, RegistryError, type Station } from './registry.js';
+import { loadRegistry, RegistryError, watchRegistry, type Station } from './registry.js';
+import { Evaluator, type Evaluation } from './evaluator.js';
+import { MaintenanceError, parseMaintenance } from './maintenance.js';
+import { unknownClasses } from './verdict/rules.js';
 import { BatchWriter } from './writer.js';
 
 /** Loads and checks a collector config and its registry: problems name their key, before any network I/O. */
@@ -21,12 +24,26 @@ export function loadCollectorConfig(file: string): CollectorConfig {
     if (path && !existsSync(path)) throw new ConfigError(file, `broker.${key}`, `file not found: ${path}`);
   }
   try {
-    loadRegistry(cfg.stations);
+    checkClasses(cfg, loadRegistry(cfg.stations));
   } catch (err) {
     if (err instanceof RegistryError) throw new ConfigError(file, 'stations', err.message);
     throw err;
   }
+  if (cfg.verdicts.maintenance && existsSync(cfg.verdicts.maintenance)) {
+    try {
+      parseMaintenance(readFileSync(cfg.verdicts.maintenance, 'utf8'), cfg.verdicts.maintenance);
+    } catch (err) {
+      if (err instanceof MaintenanceError) throw new ConfigError(file, 'verdicts.maintenance', err.message);
+      throw err;
+    }
+  }
   return cfg;
+}
+
+/** Every SLA class a station names must be configured under `verdicts.classes`. */
+function checkClasses(cfg: CollectorConfig, stations: Map<string, Station>): void {
+  const unknown = unknownClasses(cfg.verdicts, stations.values())[0];
+  if (unknown) throw new RegistryError(cfg.stations, undefined, `station ${unknown.station}: sla_class "${unknown.sla_class}" is not in verdicts.classes`);
 }
 
 /** An InfluxDB client for the v1 HTTP API from the config's URL and credentials. */
@@ -52,6 +69,8 @@ export interface RunningCollector {
   client: MqttClient;
   influx: InfluxDB;
   registry: () => ReadonlyMap<string, Station>;
+  /** Present when `evaluator.enabled`. */
+  evaluator?: Evaluator;
   stop(): Promise<void>;
   /** kill -9 in-process: drop the connection without a clean disconnect, write nothing more. */
   abort(): void;
@@ -61,6 +80,8 @@ export interface CollectorOptions {
   configFile: string;
   log?: Logger;
   now?: () => number;
+  /** Called after each evaluation (the demo prints the verdicts). */
+  onEvaluated?: (e: Evaluation) => void;
 }
 
 /** Composition root of the collector. */
@@ -69,7 +90,15 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const now = opts.now ?? Date.now;
   const brokerPassword = readSecret({ file: cfg.broker.password_file, envName: 'LINKWATCH_BROKER_PASSWORD', key: 'broker.password_file', configFile: opts.configFile, log });
   const influxPassword = readSecret({ file: cfg.influx.password_file, envName: 'LINKWATCH_INFLUX_PASSWORD', key: 'influx.password_file', configFile: opts.configFile, log });
-  const registry = loadRegistry(cfg.stations);
+  let registry = loadRegistry(cfg.stations);
+  const registryWatch = watchRegistry(cfg.stations, {
+    validate: (stations) => checkClasses(cfg, stations),
+    onReload: (stations) => {
+      registry = stations;
+      log.info({ stations: stations.size }, 'registry reloaded');
+    },
+    onError: (err) => log.error({ err: err.message, file: cfg.stations }, 'registry not reloaded; keeping the previous one'),
+  });
   const influx = influxClient(cfg.influx, influxPassword);
   const deadLetters = new DeadLetters(cfg.dead_letter.path, cfg.dead_letter.max_bytes, now);
   const ensureDatabase = async () => {
@@ -139,6 +168,13 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   client.on('error', (err) => log.warn({ err: err.message }, 'broker error'));
   client.on('close', () => log.debug('broker connection closed'));
   client.on('message', (topic, payload) => ingest.handle(topic, payload));
+  const evaluator = cfg.evaluator.enabled
+    ? new Evaluator({
+        influx, database: cfg.influx.database, log: log.child({ component: 'evaluator' }), now, registry: () => registry,
+        evaluator: cfg.evaluator, verdicts: cfg.verdicts, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
+      })
+    : undefined;
+  evaluator?.start();
   log.info({ stations: registry.size, database: cfg.influx.database }, 'collector started');
 
   return {
@@ -148,7 +184,10 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     client,
     influx,
     registry: () => registry,
+    ...(evaluator ? { evaluator } : {}),
     async stop() {
+      registryWatch.stop();
+      await evaluator?.stop();
       // Whatever is not stored within a few seconds stays unacknowledged, and the agents send it again.
       await Promise.race([writer.flush().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
       await writer.stop();
@@ -156,6 +195,8 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
       log.info({ ...ingest.stats, ...writer.stats }, 'collector stopped');
     },
     abort() {
+      registryWatch.stop();
+      void evaluator?.stop();
       void writer.stop();
       client.end(true);
     },
