@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { durationMs, sizeBytes } from '../lib/config-file.js';
 import { stationId } from '../protocol/report.js';
+import { backlogSchema } from './backlog.js';
 import { targetSchema } from './probes/index.js';
+import { sessionSchema } from './sessions.js';
 
 export const brokerSchema = z.strictObject({
   /** mqtt://, mqtts://, ws://, wss:// */
@@ -41,12 +43,28 @@ export const agentConfigSchema = z.strictObject({
   broker: brokerSchema,
   outbox: outboxSchema,
   targets: z.array(targetSchema).min(1, 'at least one target is needed'),
+  /** Long-held connections and interfaces whose drops are counted; the broker connection is added as `mqtt`. */
+  sessions: z.array(sessionSchema).max(31).default([]),
+  /** Where records wait to be synced: folders, HTTP counters, commands. */
+  backlog: z.array(backlogSchema).max(32).default([]),
+  /** The network interface reported in host vitals; default: the OS's default interface. */
+  interface: z.string().min(1).max(64).optional(),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((cfg, ctx) => {
   const seen = new Set<string>();
   cfg.targets.forEach((t, i) => {
     if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}"` });
     seen.add(t.name);
+  });
+  const sessionNames = new Set<string>(['mqtt']);
+  cfg.sessions.forEach((s, i) => {
+    if (sessionNames.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sessions', i, 'name'], message: s.name === 'mqtt' ? '"mqtt" is the broker connection\'s own session' : `duplicate session name "${s.name}"` });
+    sessionNames.add(s.name);
+  });
+  const sources = new Set<string>();
+  cfg.backlog.forEach((b, i) => {
+    if (sources.has(b.name)) ctx.addIssue({ code: 'custom', path: ['backlog', i, 'name'], message: `duplicate backlog source "${b.name}"` });
+    sources.add(b.name);
   });
 });
 export type AgentConfig = z.output<typeof agentConfigSchema>;

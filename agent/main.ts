@@ -6,6 +6,8 @@ import { readSecret } from '../lib/secrets.js';
 import { Agent, type ReportSources } from './agent.js';
 import { agentConfigSchema, type AgentConfig } from './config.js';
 import { SqliteOutbox } from './outbox.js';
+import { gatewayResolver } from './probes/index.js';
+import { buildSources, type StationSources } from './sources.js';
 import { Uplink } from './uplink.js';
 
 /** Loads and checks an agent config: every problem is a ConfigError naming its key, before any network I/O. */
@@ -14,6 +16,14 @@ export function loadAgentConfig(file: string): AgentConfig {
   for (const key of ['ca', 'cert', 'key'] as const) {
     const path = cfg.broker[key];
     if (path && !existsSync(path)) throw new ConfigError(file, `broker.${key}`, `file not found: ${path}`);
+  }
+  const caFiles: Array<[string, string | undefined]> = [
+    ...cfg.targets.map((t, i): [string, string | undefined] => [`targets[${i}].ca`, 'ca' in t ? t.ca : undefined]),
+    ...cfg.sessions.map((s, i): [string, string | undefined] => [`sessions[${i}].ca`, 'ca' in s ? s.ca : undefined]),
+    ...cfg.backlog.map((b, i): [string, string | undefined] => [`backlog[${i}].ca`, 'ca' in b ? b.ca : undefined]),
+  ];
+  for (const [key, path] of caFiles) {
+    if (path && !existsSync(path)) throw new ConfigError(file, key, `file not found: ${path}`);
   }
   if ((cfg.broker.cert === undefined) !== (cfg.broker.key === undefined)) {
     throw new ConfigError(file, cfg.broker.cert ? 'broker.key' : 'broker.cert', 'cert and key go together');
@@ -25,6 +35,7 @@ export interface RunningAgent {
   agent: Agent;
   uplink: Uplink;
   outbox: SqliteOutbox;
+  station: StationSources;
   stop(): Promise<void>;
 }
 
@@ -43,7 +54,13 @@ export function startAgent(cfg: AgentConfig, opts: { configFile: string; log?: L
     },
   });
   uplink = new Uplink(cfg, { outbox, log: log.child({ component: 'uplink' }), now, ...(password !== undefined ? { password } : {}) });
-  const agent = new Agent(cfg, { log, now, outbox, uplink, ...(opts.sources ? { sources: opts.sources } : {}) });
+  const station = buildSources(cfg, { log, now, emit: (e) => uplink?.event(e), watchMqtt: true });
+  uplink.onDrop = () => station.mqtt?.dropped();
+  station.mqtt?.follow(() => uplink?.connected ?? false);
+  const sources = { ...station.sources, ...opts.sources };
+  const agent = new Agent(cfg, { log, now, outbox, uplink, sources });
+  if (cfg.targets.some((t) => 'host' in t && t.host === 'auto')) void gatewayResolver.get();
+  station.start();
   uplink.start();
   agent.start();
   log.info({ station: cfg.station, interval_ms: cfg.interval, targets: cfg.targets.length, outbox: join(cfg.outbox.path, 'outbox.db'), depth: outbox.depth() }, 'agent started');
@@ -51,8 +68,10 @@ export function startAgent(cfg: AgentConfig, opts: { configFile: string; log?: L
     agent,
     uplink,
     outbox,
+    station,
     async stop() {
       await agent.stop();
+      station.stop();
       await uplink!.stop();
       outbox.close();
       log.info('agent stopped');

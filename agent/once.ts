@@ -3,6 +3,7 @@ import { Agent, type ReportSources } from './agent.js';
 import type { AgentConfig } from './config.js';
 import type { Outbox } from './outbox.js';
 import type { Logger } from '../lib/log.js';
+import { buildSources } from './sources.js';
 
 /** An outbox that keeps nothing: `--once` measures and prints, it never commits or sends. */
 const NO_OUTBOX: Outbox = {
@@ -18,10 +19,24 @@ const NO_OUTBOX: Outbox = {
   close: () => {},
 };
 
-/** Runs every probe and source once and returns the report, without committing or sending it. */
-export function measureOnce(cfg: AgentConfig, deps: { log: Logger; sources?: ReportSources; now?: () => number }): Promise<Report> {
-  const agent = new Agent(cfg, { log: deps.log, now: deps.now ?? Date.now, outbox: NO_OUTBOX, ...(deps.sources ? { sources: deps.sources } : {}) });
-  return agent.measure();
+/**
+ * Runs every probe, session check and backlog source once and returns the report, without committing or sending
+ * it. Each session is opened once (up, or why not); the broker connection is not, since nothing is sent.
+ */
+export async function measureOnce(cfg: AgentConfig, deps: { log: Logger; sources?: ReportSources; now?: () => number }): Promise<Report> {
+  const now = deps.now ?? Date.now;
+  const station = buildSources(cfg, { log: deps.log, now });
+  const sources = { ...station.sources, ...deps.sources };
+  if (!deps.sources?.sessions) {
+    station.start();
+    await station.sessions.settle(Math.min(10_000, cfg.interval));
+  }
+  try {
+    const agent = new Agent(cfg, { log: deps.log, now, outbox: NO_OUTBOX, sources });
+    return await agent.measure();
+  } finally {
+    station.stop();
+  }
 }
 
 const fmt = (v: number | undefined, digits = 1) => (v === undefined ? '-' : v.toFixed(digits));
@@ -36,7 +51,34 @@ export function formatReport(r: Report): string {
       fmt(p.loss * 100, 0), fmt(p.rtt_avg_ms), fmt(p.rtt_p95_ms), fmt(p.jitter_ms),
     ]);
   }
-  return `station ${r.station}  at ${new Date(r.ts).toISOString()}\n${table(rows)}`;
+  const parts = [`station ${r.station}  at ${new Date(r.ts).toISOString()}`, table(rows)];
+  const phased = r.probes.filter((p) => p.phases || p.cert_days !== undefined || p.detail);
+  if (phased.length > 0) {
+    const d = [['target', 'dns ms', 'connect ms', 'tls ms', 'ttfb ms', 'cert days', 'detail']];
+    for (const p of phased) {
+      d.push([p.target, fmt(p.phases?.dns_ms), fmt(p.phases?.connect_ms), fmt(p.phases?.tls_ms), fmt(p.phases?.ttfb_ms), fmt(p.cert_days, 0), p.detail ?? '']);
+    }
+    parts.push('', table(d));
+  }
+  if (r.sessions.length > 0) {
+    const s = [['session', 'state', 'drops', 'down ms']];
+    for (const x of r.sessions) s.push([x.name, x.up ? 'up' : 'DOWN', String(x.drops), String(x.down_ms)]);
+    parts.push('', table(s));
+  }
+  if (r.backlog.length > 0) {
+    const b = [['backlog', 'pending', 'bytes', 'oldest s', 'error']];
+    for (const x of r.backlog) b.push([x.source, x.pending === undefined ? '-' : String(x.pending), x.bytes === undefined ? '-' : String(x.bytes), fmt(x.oldest_age_s, 0), x.error ?? '']);
+    parts.push('', table(b));
+  }
+  const h = r.host;
+  if (Object.keys(h).length > 0) {
+    const gb = (n?: number) => (n === undefined ? '-' : `${(n / 1e9).toFixed(1)} GB`);
+    parts.push(
+      '',
+      `host  cpu ${fmt(h.cpu_pct)} %  mem ${fmt(h.mem_used_pct)} %  disk free ${gb(h.disk_free_bytes)}  up ${fmt(h.uptime_s === undefined ? undefined : h.uptime_s / 3600)} h  iface ${h.iface ?? '-'} ${h.iface_up === undefined ? '' : h.iface_up ? 'up' : 'DOWN'}`.trimEnd(),
+    );
+  }
+  return parts.join('\n');
 }
 
 /** Left-aligned columns; widths count code points so Vietnamese text lines up. */
