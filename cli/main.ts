@@ -67,6 +67,17 @@ export async function main(argv: string[]): Promise<number> {
   credentialsCommand(program.command('credentials').description('station CA, client certificates, CRL, broker passwords and ACL, agent configs'));
 
   program
+    .command('dashboards')
+    .description('write the Grafana dashboards (classic JSON) for a file provider')
+    .requiredOption('-o, --out <dir>', 'directory to write the dashboards into')
+    .option('--lang <lang>', 'labels: vi or en', 'vi')
+    .action(async (opts: { out: string; lang: string }) => {
+      const { writeDashboards } = await import('../dashboards/index.js');
+      if (opts.lang !== 'vi' && opts.lang !== 'en') throw new CommanderError(2, 'linkwatch.lang', `--lang must be vi or en, not "${opts.lang}"`);
+      for (const file of await writeDashboards(opts.out, opts.lang)) process.stdout.write(`${file}\n`);
+    });
+
+  program
     .command('status')
     .description('stations not ok now and open incidents, from the verdicts in InfluxDB (exit 0 all ok, 1 some not ok, 2 error)')
     .requiredOption('-c, --config <file>', 'the collector config (YAML or JSON): it names InfluxDB and the registry')

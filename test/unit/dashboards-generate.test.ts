@@ -1,0 +1,204 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { Dashboard, ValueMapping } from '@grafana/grafana-foundation-sdk/dashboard';
+import { main } from '../../cli/main.js';
+import { alertRulesFile, renderAlertRules } from '../../dashboards/alerts.js';
+import { DASHBOARD_UIDS, DATASOURCE_UID, SCHEMA_VERSION } from '../../dashboards/common.js';
+import { ALERT_RULES_FILE } from '../../dashboards/generate.js';
+import { labels, LANGS } from '../../dashboards/i18n.js';
+import { buildDashboards, writeDashboards } from '../../dashboards/index.js';
+import { variablesIn } from '../../dashboards/macros.js';
+import { DEPLOY_DIR } from '../../deploy/local-servers.js';
+import { isBuiltin, mappingsOf, panelsOf, targetsOf, variablesUsed } from '../helpers/dashboards.js';
+
+const PROVISIONING = join(DEPLOY_DIR, 'grafana/provisioning');
+const tmp = mkdtempSync(join(tmpdir(), 'lw-dashboards-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const cases = LANGS.flatMap((lang) =>
+  Object.entries(buildDashboards(lang)).map(([kind, d]) => ({ lang, kind, d: d as Dashboard })),
+);
+
+describe.each(cases)('$kind dashboard ($lang)', ({ lang, kind, d }) => {
+  const panels = panelsOf(d);
+
+  it('is classic dashboard JSON with a stable uid and the schema version Grafana 11.6+ accepts', () => {
+    expect(d.uid).toBe(DASHBOARD_UIDS[kind as keyof typeof DASHBOARD_UIDS]);
+    expect(d.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(d.title).toBe(labels(lang).dashboards[kind as keyof typeof DASHBOARD_UIDS]);
+    expect(panels.length).toBeGreaterThan(2);
+  });
+
+  it('gives every panel (and row) a unique id, and every target a unique refId within its panel', () => {
+    const ids = (d.panels ?? []).map((p) => p.id);
+    expect(ids.every((id) => typeof id === 'number' && id > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of panels) {
+      const refIds = targetsOf(p).map((t) => t.refId);
+      expect(refIds.length, p.title).toBeGreaterThan(0);
+      expect(refIds.every((r) => typeof r === 'string' && r.length > 0), p.title).toBe(true);
+      expect(new Set(refIds).size, p.title).toBe(refIds.length);
+    }
+  });
+
+  it('uses the provisioned datasource uid on every panel, target and variable', () => {
+    for (const p of panels) {
+      expect(p.datasource?.uid, p.title).toBe(DATASOURCE_UID);
+      for (const t of targetsOf(p)) expect(t.datasource?.uid, `${p.title} ${t.refId}`).toBe(DATASOURCE_UID);
+    }
+    for (const v of d.templating.list ?? []) expect(v.datasource?.uid, v.name).toBe(DATASOURCE_UID);
+  });
+
+  it('defines every variable it uses', () => {
+    const defined = new Set((d.templating.list ?? []).map((v) => v.name));
+    const used = variablesUsed(d);
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((n) => !defined.has(n))).toEqual([]);
+  });
+
+  it('sends raw InfluxQL with $timeFilter and never paints silence with fill(previous)', () => {
+    for (const p of panels) {
+      for (const t of targetsOf(p)) {
+        expect(t.rawQuery, p.title).toBe(true);
+        expect(t.query, p.title).toMatch(/^SELECT /);
+        expect(t.query, p.title).toContain('$timeFilter');
+        expect(t.query, p.title).not.toContain('fill(previous)');
+        if (p.type !== 'table' && p.type !== 'stat' && p.type !== 'geomap') expect(t.query, p.title).toMatch(/GROUP BY time\(\$__interval\)/);
+      }
+    }
+  });
+
+  it('fits every panel in the 24-column grid', () => {
+    for (const p of d.panels ?? []) {
+      expect(p.gridPos, p.title).toBeDefined();
+      expect(p.gridPos!.x + p.gridPos!.w, p.title).toBeLessThanOrEqual(24);
+    }
+  });
+
+  it('reads NO DATA, never a state, where a panel that shows states has nothing', () => {
+    const nodata = labels(lang).states.nodata;
+    const showsStates = (m: ValueMapping[] | undefined) =>
+      (m ?? []).some((x) => x.type === 'value' && Object.values(x.options).some((r) => r.text === labels(lang).states.ok));
+    const nullIsNoData = (m: ValueMapping[] | undefined) =>
+      (m ?? []).some((x) => x.type === 'special' && x.options.match === 'null' && x.options.result.text === nodata);
+    let checked = 0;
+    for (const p of panels) {
+      for (const m of mappingsOf(p).filter(showsStates)) {
+        expect(nullIsNoData(m), p.title).toBe(true);
+        checked++;
+      }
+      if (p.type === 'stat' && mappingsOf(p).some(showsStates)) expect(p.fieldConfig?.defaults?.noValue, p.title).toBe(nodata);
+    }
+    if (kind !== 'sla') expect(checked, 'state mappings checked').toBeGreaterThan(0);
+  });
+
+  it(`is labelled in ${lang === 'vi' ? 'Vietnamese with diacritics' : 'English'}`, () => {
+    const text = [d.title, ...panels.map((p) => p.title ?? '')].join(' ');
+    if (lang === 'vi') expect(text).toMatch(/[ạảãàáâậầấẩẫăắằặẳẵệềếểễọỏõòóôộồốổỗơớờợởỡụủũùúưựừứửữịỉĩìíđ]/);
+    else expect(text).not.toMatch(/[ạảãàáâậầấẩẫăắằặẳẵệềếểễọỏõòóôộồốổỗơớờợởỡụủũùúưựừứửữịỉĩìíđ]/);
+  });
+});
+
+describe('both languages', () => {
+  it('carry the same panels and queries, only the words differ', () => {
+    const vi = buildDashboards('vi');
+    const en = buildDashboards('en');
+    for (const kind of Object.keys(vi) as (keyof typeof vi)[]) {
+      const q = (d: Dashboard) => panelsOf(d).map((p) => [p.id, p.type, targetsOf(p).map((t) => t.query)]);
+      expect(q(en[kind])).toEqual(q(vi[kind]));
+      expect(en[kind].title).not.toBe(vi[kind].title);
+    }
+  });
+});
+
+describe('alert rules', () => {
+  const file = alertRulesFile(labels('vi'));
+  const rules = file.groups.flatMap((g) => g.rules);
+
+  it('cover station down, district incident and SLA at risk, each with a unique uid', () => {
+    expect(rules.map((r) => r.uid)).toEqual(['linkwatch-station-down', 'linkwatch-district-incident', 'linkwatch-sla-at-risk']);
+  });
+
+  it('are in the file-provisioning shape: apiVersion 1, groups with orgId, folder and a duration interval', () => {
+    expect(file.apiVersion).toBe(1);
+    for (const g of file.groups) {
+      expect(g.orgId).toBe(1);
+      expect(g.folder).toBe('Linkwatch');
+      expect(g.interval).toMatch(/^\d+s$/);
+    }
+  });
+
+  it('query the provisioned datasource with raw InfluxQL and no dashboard variables, and end on a threshold', () => {
+    for (const r of rules) {
+      const [a, b, c] = r.data;
+      expect(a!.datasourceUid).toBe(DATASOURCE_UID);
+      expect(a!.model.rawQuery).toBe(true);
+      const q = String(a!.model.query);
+      expect(q).toContain('$timeFilter');
+      expect(variablesIn(q).filter((n) => !isBuiltin(n))).toEqual([]);
+      expect(a!.relativeTimeRange.from ?? 0).toBeGreaterThan(0);
+      expect(b!.model).toMatchObject({ type: 'reduce', expression: 'A' });
+      expect(c!.model).toMatchObject({ type: 'threshold', expression: 'B' });
+      expect(r.condition).toBe('C');
+      expect(new Set(r.data.map((x) => x.refId)).size).toBe(3);
+    }
+  });
+
+  it('are committed exactly as the generator writes them', () => {
+    expect(readFileSync(ALERT_RULES_FILE, 'utf8')).toBe(renderAlertRules(labels('vi')));
+  });
+});
+
+describe('provisioning files', () => {
+  it('define the InfluxQL datasource with the dashboards\' uid, a read-only user and a secret from the environment', () => {
+    const doc = parse(readFileSync(join(PROVISIONING, 'datasources/linkwatch-influxdb.yaml'), 'utf8'));
+    const [ds] = doc.datasources;
+    expect(ds).toMatchObject({ uid: DATASOURCE_UID, type: 'influxdb', user: 'grafana', jsonData: { version: 'InfluxQL', httpMode: 'POST' } });
+    expect(ds.secureJsonData.password).toMatch(/^\$\{[A-Z_]+\}$/);
+    expect(ds.url).toMatch(/^\$\{[A-Z_]+\}$/);
+  });
+
+  it('point a file provider at a dashboards directory', () => {
+    const doc = parse(readFileSync(join(PROVISIONING, 'dashboards/linkwatch.yaml'), 'utf8'));
+    expect(doc.providers[0]).toMatchObject({ type: 'file', options: { path: expect.stringMatching(/^\//) } });
+  });
+
+  it('give an example contact point whose addresses come from the environment', () => {
+    const doc = parse(readFileSync(join(PROVISIONING, 'alerting/contact-points.yaml'), 'utf8'));
+    const [email, hook] = doc.contactPoints[0].receivers;
+    expect(email.settings.addresses).toMatch(/^\$\{[A-Z_]+\}$/);
+    expect(hook.settings.url).toMatch(/^\$\{[A-Z_]+\}$/);
+  });
+});
+
+describe('linkwatch dashboards', () => {
+  it('writes the four dashboards as JSON into --out, in Vietnamese by default', async () => {
+    const out = join(tmp, 'cli');
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out])).toBe(0);
+    const files = readdirSync(out).sort();
+    expect(files).toEqual(Object.values(DASHBOARD_UIDS).map((u) => `${u}.json`).sort());
+    const triage = JSON.parse(readFileSync(join(out, 'linkwatch-triage.json'), 'utf8')) as Dashboard;
+    expect(triage.title).toBe(labels('vi').dashboards.triage);
+  });
+
+  it('writes English labels with --lang en', async () => {
+    const out = join(tmp, 'cli-en');
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--lang', 'en'])).toBe(0);
+    const sla = JSON.parse(readFileSync(join(out, 'linkwatch-sla.json'), 'utf8')) as Dashboard;
+    expect(sla.title).toBe(labels('en').dashboards.sla);
+  });
+
+  it('exits 2 for an unknown language and without --out', async () => {
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', join(tmp, 'x'), '--lang', 'fr'])).toBe(2);
+    expect(await main(['node', 'linkwatch', 'dashboards'])).toBe(2);
+  });
+
+  it('returns the paths it wrote', async () => {
+    const paths = await writeDashboards(join(tmp, 'api'), 'en');
+    expect(paths).toHaveLength(4);
+    for (const p of paths) expect(JSON.parse(readFileSync(p, 'utf8')).schemaVersion).toBe(SCHEMA_VERSION);
+  });
+});
