@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationMs, sizeBytes } from '../lib/config-file.js';
+import { embeddedBrokerSchema } from './embedded-broker.js';
 import { evaluatorConfigSchema } from './evaluator.js';
 import { verdictsConfigSchema } from './verdict/rules.js';
 
@@ -18,7 +19,12 @@ export const collectorConfigSchema = z.strictObject({
     client_id: z.string().min(1).max(128).default(`linkwatch-collector-${hostname()}`),
     /** Share the report subscription with other collectors (MQTT 5 `$share/linkwatch/...`). */
     shared: z.boolean().default(true),
-  }),
+    /** The in-process broker of `url: embedded` (aedes): TLS, station identities, the ACL of collector/auth.ts. */
+    embedded: embeddedBrokerSchema.optional(),
+  }).superRefine((b, ctx) => {
+    if (b.url === 'embedded' && !b.embedded) ctx.addIssue({ code: 'custom', path: ['embedded'], message: 'url: embedded needs an embedded: section (listen, cert, key, ca or password_file)' });
+    // aedes speaks MQTT 3.1.1 only, without shared subscriptions; the collector is its in-process client.
+  }).transform((b) => (b.url === 'embedded' ? { ...b, protocol_version: 4 as const, shared: false } : b)),
   influx: z.strictObject({
     url: z.string().url(),
     database: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'database name: letters, digits, _ . -'),

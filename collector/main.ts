@@ -9,6 +9,7 @@ import { eventFilter, reportFilter, statusFilter, topicFor } from '../protocol/t
 import { Ingest } from './collector.js';
 import { collectorConfigSchema, type CollectorConfig } from './config.js';
 import { DeadLetters } from './dead-letters.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
 import { INFLUX_SCHEMA } from './points.js';
 import { loadRegistry, RegistryError, watchRegistry, type Station } from './registry.js';
 import { Evaluator, type Evaluation } from './evaluator.js';
@@ -69,6 +70,8 @@ export interface RunningCollector {
   client: MqttClient;
   influx: InfluxDB;
   registry: () => ReadonlyMap<string, Station>;
+  /** The embedded broker, when `broker.url` is `embedded`. */
+  broker?: EmbeddedBroker;
   /** Present when `evaluator.enabled`. */
   evaluator?: Evaluator;
   stop(): Promise<void>;
@@ -152,7 +155,10 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     ...(cfg.broker.cert ? { cert: readFileSync(cfg.broker.cert) } : {}),
     ...(cfg.broker.key ? { key: readFileSync(cfg.broker.key) } : {}),
   };
-  client = mqtt.connect(cfg.broker.url, mqttOpts);
+  const embedded = cfg.broker.url === 'embedded' && cfg.broker.embedded
+    ? await startEmbeddedBroker(cfg.broker.embedded, { log: log.child({ component: 'broker' }), configFile: opts.configFile })
+    : undefined;
+  client = embedded ? embedded.connect(mqttOpts) : mqtt.connect(cfg.broker.url, mqttOpts);
   let connects = 0;
   const shared = cfg.broker.shared && v5;
   client.on('connect', (ack) => {
@@ -185,6 +191,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     influx,
     registry: () => registry,
     ...(evaluator ? { evaluator } : {}),
+    ...(embedded ? { broker: embedded } : {}),
     async stop() {
       registryWatch.stop();
       await evaluator?.stop();
@@ -192,6 +199,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
       await Promise.race([writer.flush().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
       await writer.stop();
       await client.endAsync();
+      await embedded?.close();
       log.info({ ...ingest.stats, ...writer.stats }, 'collector stopped');
     },
     abort() {
@@ -199,6 +207,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
       void evaluator?.stop();
       void writer.stop();
       client.end(true);
+      void embedded?.close();
     },
   };
 }
