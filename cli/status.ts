@@ -98,7 +98,8 @@ export async function runStatus(opts: StatusOptions): Promise<number> {
     return EXIT.ERROR;
   }
   const now = (opts.now ?? Date.now)();
-  const staleMs = 3 * cfg.evaluator.period + cfg.evaluator.settle;
+  // The newest point is normally one to two periods old; past five (or 30 s) the evaluator is likely not running.
+  const staleMs = Math.max(5 * cfg.evaluator.period + cfg.evaluator.settle, 30_000);
   if (now - report.at > staleMs) {
     errOut(`linkwatch: warning: the newest verdicts are from ${new Date(report.at).toISOString()}; is the evaluator running?\n`);
   }
