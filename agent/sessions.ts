@@ -245,7 +245,7 @@ export const siOperstate: OperstateReader = async (iface) => {
 /** Polls a named interface; a change from up to down is a flap. */
 export class IfaceWatcher extends Watched {
   private timer: NodeJS.Timeout | undefined;
-  private busy = false;
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly cfg: Extract<SessionConfig, { kind: 'iface' }>,
@@ -265,18 +265,16 @@ export class IfaceWatcher extends Watched {
     if (this.timer) clearInterval(this.timer);
   }
 
-  async poll(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
+  /** Reads the interface once (joining a read under way) and feeds the state machine. */
+  poll(): Promise<void> {
+    this.running ??= (async () => {
       const r = await this.read(this.cfg.interface).catch(() => undefined);
       const up = r && r.iface === this.cfg.interface ? operstateUp(r.operstate) : false;
       const at = this.deps.now();
       if (up === true) this.feed({ type: 'up', at });
       else if (up === false) this.feed({ type: 'down', at, cause: 'link_down' });
-    } finally {
-      this.busy = false;
-    }
+    })().finally(() => (this.running = undefined));
+    return this.running;
   }
 }
 

@@ -50,7 +50,8 @@ export interface PingCommand {
  *   its default, so it gets at least 1 s; its Windows builder turns seconds into `-w` milliseconds.
  * - Count goes through the builder as `min_reply` (`-c` / `-n`).
  * - Spacing is `-i` on Linux and macOS only; ping.exe has no such flag (its `-i` is the TTL).
- * - On Linux a deadline `-w` bounds the run; the Windows builder refuses a deadline, so there the kill timer does.
+ * - No deadline (`-w`): with one, iputils waits for it to expire whenever an echo is lost; the kill timer bounds the
+ *   run instead, on every OS (the Windows builder refuses a deadline anyway).
  * - The environment is copied with `LC_ALL=C`, not taken from `getSpawnOptions()`, whose Linux version assigns
  *   `LANG=C` into this process's own `process.env`.
  */
@@ -64,13 +65,14 @@ export function buildPingCommand(
   const builder = pingFactory.createBuilder(platform);
   const windows = pingFactory.isWindow(platform);
   const timeoutS = windows ? Math.max(0.001, opts.timeoutMs / 1000) : Math.max(1, Math.ceil(opts.timeoutMs / 1000));
-  const spacingS = Math.max(0.2, opts.spacingMs / 1000);
+  // iputils since 20210202 lets users go down to 2 ms (older ones: 200 ms); busybox has no floor.
+  const spacingS = Math.max(0.002, opts.spacingMs / 1000);
   const extra = windows ? [] : ['-i', spacingS.toFixed(3).replace(/\.?0+$/, '')];
-  if (pingFactory.isLinux(platform)) extra.push('-w', String(Math.ceil(opts.count * spacingS + timeoutS)));
   const args = builder.getCommandArguments(address, { numeric: true, timeout: timeoutS, min_reply: opts.count, v6, extra });
-  // ping.exe sends the next echo a second after the previous one was sent or timed out.
+  // ping.exe sends the next echo a second after the previous one was sent or timed out. A loaded machine stretches
+  // short intervals (10 ms echoes took 17 ms on a CI box at load 9), hence twice the nominal time.
   const perEcho = windows ? Math.max(1000, opts.timeoutMs) : opts.spacingMs;
-  const budgetMs = Math.ceil(opts.count * perEcho + opts.timeoutMs + 1000);
+  const budgetMs = Math.ceil(2 * opts.count * perEcho + opts.timeoutMs + 1000);
   return {
     file: pingFactory.getExecutablePath(platform, v6),
     args,
