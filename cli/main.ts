@@ -58,9 +58,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--stations <n>', 'simulated stations', '20')
     .option('--dir <dir>', 'data directory (default: a new temporary one, removed on exit)')
     .option('--duration <seconds>', 'stop after this many seconds (default: run until Ctrl-C)')
-    .action(async (opts: { stations: string; dir?: string; duration?: string }) => {
+    .option('--interval <seconds>', 'measurement interval of the simulated agents', '5')
+    .action(async (opts: { stations: string; dir?: string; duration?: string; interval: string }) => {
       const { runDemo } = await import('./demo.js');
-      await runDemo({ stations: Number(opts.stations), ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.duration ? { durationS: Number(opts.duration) } : {}), until: waitForSignal() });
+      await runDemo({
+        stations: Number(opts.stations),
+        intervalS: Number(opts.interval),
+        ...(opts.dir ? { dir: opts.dir } : {}),
+        ...(opts.duration ? { durationS: Number(opts.duration) } : {}),
+        until: waitForSignal(),
+      });
     });
 
   const { credentialsCommand } = await import('./credentials.js');

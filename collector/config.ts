@@ -19,6 +19,12 @@ export const collectorConfigSchema = z.strictObject({
     client_id: z.string().min(1).max(128).default(`linkwatch-collector-${hostname()}`),
     /** Share the report subscription with other collectors (MQTT 5 `$share/linkwatch/...`). */
     shared: z.boolean().default(true),
+    /**
+     * How long the broker keeps this collector's session (and queues its messages) while it is away. Default 1 day,
+     * but 60 s with a shared subscription: mosquitto keeps dealing a dead member its share of new reports, so a long
+     * session would strand them; once it expires they flow to the live members, and the agents re-send the rest.
+     */
+    session_expiry: durationMs.optional(),
     /** The in-process broker of `url: embedded` (aedes): TLS, station identities, the ACL of collector/auth.ts. */
     embedded: embeddedBrokerSchema.optional(),
   }).superRefine((b, ctx) => {

@@ -141,6 +141,8 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   });
 
   const v5 = cfg.broker.protocol_version === 5;
+  const shared = cfg.broker.shared && v5;
+  const sessionExpiryS = Math.round((cfg.broker.session_expiry ?? (shared ? 60_000 : 86_400_000)) / 1000);
   const mqttOpts: IClientOptions = {
     protocolVersion: cfg.broker.protocol_version,
     clientId: cfg.broker.client_id,
@@ -150,7 +152,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     clean: false,
     reconnectPeriod: 1000,
     connectTimeout: 15_000,
-    ...(v5 ? { properties: { sessionExpiryInterval: 7 * 86_400, receiveMaximum: 1000 } } : {}),
+    ...(v5 ? { properties: { sessionExpiryInterval: sessionExpiryS, receiveMaximum: 1000 } } : {}),
     ...(cfg.broker.ca ? { ca: readFileSync(cfg.broker.ca) } : {}),
     ...(cfg.broker.cert ? { cert: readFileSync(cfg.broker.cert) } : {}),
     ...(cfg.broker.key ? { key: readFileSync(cfg.broker.key) } : {}),
@@ -160,7 +162,6 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     : undefined;
   client = embedded ? embedded.connect(mqttOpts) : mqtt.connect(cfg.broker.url, mqttOpts);
   let connects = 0;
-  const shared = cfg.broker.shared && v5;
   client.on('connect', (ack) => {
     connects++;
     if (!ack.sessionPresent) {
