@@ -51,3 +51,15 @@ describe('status table', () => {
     expect(displayWidth('Bạch Thông'.normalize('NFD'))).toBe(10);
   });
 });
+
+describe('status table from an evaluation (what the demo prints)', () => {
+  it('takes the evaluator\'s verdicts as they are', async () => {
+    const { Evaluator } = await import('../../collector/evaluator.js');
+    type Verdicts = Awaited<ReturnType<InstanceType<typeof Evaluator>['evaluate']>>['verdicts'];
+    const verdicts: Verdicts = [
+      { station: 'bk-1', name: 'Công an xã Nam Mẫu', commune: 'Nam Mẫu', district: 'Ba Bể', isp: 'Viettel', province: 'Bắc Kạn', state: 'offline', cause: 'silent', since: NOW - 60_000, outage_start: true },
+      { station: 'bk-2', name: 'x', commune: 'Yên Định', district: 'Chợ Mới', isp: 'VNPT', province: 'Bắc Kạn', state: 'ok', cause: 'none', since: NOW, outage_start: false },
+    ];
+    expect(formatStatusTable(verdicts, [], { now: NOW, timeZone: 'UTC' }).split('\n')[2]).toMatch(/^bk-1 +Nam Mẫu +Ba Bể +Viettel +offline +silent +09:59 \(1m00s\) +never +- +-$/);
+  });
+});
