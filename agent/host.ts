@@ -49,6 +49,7 @@ export interface HostVitalsDeps {
  */
 export class HostVitals {
   private prevCpu: CpuTimes = cpuTimes(os.cpus());
+  private lastCpuPct: number | undefined;
   private iface: { name: string; at: number } | undefined;
 
   constructor(private readonly deps: HostVitalsDeps) {}
@@ -64,15 +65,21 @@ export class HostVitals {
 
   async sample(): Promise<HostSample> {
     const cur = cpuTimes(os.cpus());
-    const cpu = cpuPercent(this.prevCpu, cur);
-    this.prevCpu = cur;
+    // os.cpus() counts in 10 ms ticks: two samples closer than that show no change, so keep the last figure.
+    const fresh = cpuPercent(this.prevCpu, cur);
+    if (fresh !== undefined) {
+      this.prevCpu = cur;
+      this.lastCpuPct = fresh;
+    }
+    const cpu = this.lastCpuPct;
     const mem = memUsedPct(os.totalmem(), os.freemem());
     const disk = await statfs(this.deps.diskPath).then((s) => s.bavail * s.bsize, () => undefined);
     const iface = await this.ifaceName();
     let ifaceUp: boolean | undefined;
     if (iface) {
       const r = await (this.deps.readOperstate ?? siOperstate)(iface).catch(() => undefined);
-      ifaceUp = r && r.iface === iface ? operstateUp(r.operstate) : false;
+      // systeminformation says `unknown` for a name it does not find, so that claims nothing either way.
+      ifaceUp = r && r.iface === iface ? operstateUp(r.operstate) : undefined;
       if (ifaceUp === false) this.iface = undefined; // the default may have moved to another interface
     }
     return {
