@@ -71,8 +71,10 @@ export interface QueryResult {
 
 /** Runs one InfluxQL statement over the v1 HTTP API, as Grafana's backend does (POST, epoch ms). */
 export async function runInfluxQL(url: string, db: string, q: string, auth?: { u: string; p: string }): Promise<QueryResult> {
-  const body = new URLSearchParams({ db, q, epoch: 'ms', ...(auth ? { u: auth.u, p: auth.p } : {}) });
-  const res = await fetch(`${url}/query`, { method: 'POST', body });
+  const body = new URLSearchParams({ db, q, epoch: 'ms' });
+  // Grafana sends the datasource's user and password as basic auth.
+  const headers: Record<string, string> = auth ? { authorization: `Basic ${Buffer.from(`${auth.u}:${auth.p}`).toString('base64')}` } : {};
+  const res = await fetch(`${url}/query`, { method: 'POST', body, headers });
   const json = (await res.json()) as { error?: string; results?: { error?: string; series?: InfluxSeries[] }[] };
   if (json.error) return { series: [], error: json.error };
   const r = json.results?.[0] ?? {};

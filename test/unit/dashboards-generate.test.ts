@@ -114,6 +114,15 @@ describe('both languages', () => {
   });
 });
 
+describe('the map', () => {
+  it('uses Grafana\'s configured basemap by default, and an internal XYZ tile server when given one', () => {
+    const basemap = (d: Dashboard) => (panelsOf(d).find((p) => p.type === 'geomap')!.options as { basemap: { type: string; config?: { url?: string } } }).basemap;
+    expect(basemap(buildDashboards('vi').heatmap).type).toBe('default');
+    const offline = basemap(buildDashboards('vi', { map: { basemapUrl: 'http://tiles.internal/{z}/{x}/{y}.png' } }).heatmap);
+    expect(offline).toMatchObject({ type: 'xyz', config: { url: 'http://tiles.internal/{z}/{x}/{y}.png' } });
+  });
+});
+
 describe('alert rules', () => {
   const file = alertRulesFile(labels('vi'));
   const rules = file.groups.flatMap((g) => g.rules);
