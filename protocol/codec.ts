@@ -49,7 +49,8 @@ export function decodePayload(buf: Buffer, maxBytes: number): unknown {
       raw = inflateSync(buf, { dictionary: DICTIONARY_V1, maxOutputLength: maxBytes });
     } catch (err) {
       const message = (err as Error).message;
-      if (/maxOutputLength|buffer length/i.test(message)) {
+      // Node reports maxOutputLength as ERR_BUFFER_TOO_LARGE ("Cannot create a Buffer larger than N bytes").
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /maxOutputLength|buffer length/i.test(message)) {
         throw new PayloadError('too_large', `inflated payload exceeds ${maxBytes} bytes`);
       }
       throw new PayloadError('bad_encoding', `cannot inflate payload: ${message}`);
