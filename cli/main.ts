@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--lang <lang>', 'labels: vi or en', 'vi')
     .action(async (opts: { out: string; lang: string }) => {
       const { writeDashboards } = await import('../dashboards/index.js');
-      if (opts.lang !== 'vi' && opts.lang !== 'en') throw new CommanderError(2, 'linkwatch.lang', `--lang must be vi or en, not "${opts.lang}"`);
+      if (opts.lang !== 'vi' && opts.lang !== 'en') return program.error(`error: --lang must be vi or en, not "${opts.lang}"`, { exitCode: 2 });
       for (const file of await writeDashboards(opts.out, opts.lang)) process.stdout.write(`${file}\n`);
     });
 
