@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { dnsTarget, runDns } from '../../agent/probes/dns.js';
 import { httpTarget, runHttp } from '../../agent/probes/http.js';
+import { icmpTarget, runIcmp, runPing } from '../../agent/probes/icmp.js';
 import { tcpProbe, tcpTarget } from '../../agent/probes/tcp.js';
 import { runTls, tlsTarget } from '../../agent/probes/tls.js';
 import type { ProbeContext } from '../../agent/probes/types.js';
@@ -23,6 +24,32 @@ async function closedPort(): Promise<number> {
   await close(s);
   return port;
 }
+
+describe('icmp on loopback and the kill timer', () => {
+  it('pings 127.0.0.1 with every echo answered', async () => {
+    const r = await runIcmp(icmpTarget.parse({ name: 'lo', role: 'gateway', kind: 'icmp', host: '127.0.0.1', count: 3, spacing: '20ms' }), ctx());
+    expect(r).toMatchObject({ ok: true, sent: 3, received: 3, loss: 0 });
+  });
+
+  it('reports a name that does not resolve as dns_error without running ping', async () => {
+    const r = await runIcmp(icmpTarget.parse({ name: 'x', role: 'isp', kind: 'icmp', host: 'no-such-host.invalid' }), ctx());
+    expect(r).toMatchObject({ ok: false, sent: 0, error: 'dns_error' });
+  });
+
+  it('kills a spawned process that outlives its budget', async () => {
+    const t0 = Date.now();
+    const run = await runPing({ file: 'sleep', args: ['5'], options: { windowsHide: true }, budgetMs: 200 }, new AbortController().signal);
+    expect(run.killed).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+
+  it('kills a spawned process when the cycle is aborted', async () => {
+    const t0 = Date.now();
+    const run = await runPing({ file: 'sleep', args: ['5'], options: { windowsHide: true }, budgetMs: 10_000 }, AbortSignal.timeout(150));
+    expect(run.killed).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+});
 
 describe('tcp probe', () => {
   it('reports a refused port as refused, not a crash', async () => {

@@ -29,9 +29,9 @@ describe('buildPingCommand', () => {
     expect(buildPingCommand('2001:db8::1', opts, 'win32').args[0]).toBe('-6');
   });
   it('sets a kill budget that covers every echo and the last timeout', () => {
-    expect(buildPingCommand('10.0.0.1', opts, 'linux').budgetMs).toBe(2 * 5 * 200 + 1500 + 1000);
+    expect(buildPingCommand('10.0.0.1', opts, 'linux').budgetMs).toBe(3 * 5 * 200 + 1500 + 1000);
     // ping.exe spaces echoes by a second at least
-    expect(buildPingCommand('10.0.0.1', opts, 'win32').budgetMs).toBe(2 * 5 * 1500 + 1500 + 1000);
+    expect(buildPingCommand('10.0.0.1', opts, 'win32').budgetMs).toBe(3 * 5 * 1500 + 1500 + 1000);
   });
   it('never lets ping 0.4 replace a sub-second timeout with its 2 s default on Linux', () => {
     expect(buildPingCommand('10.0.0.1', { ...opts, timeoutMs: 300 }, 'linux').args.slice(1, 3)).toEqual(['-W', '1']);
