@@ -2,6 +2,7 @@
  * The status table: stations not ok, most severe and longest first, then open incidents. Pure; `linkwatch status`
  * and `linkwatch demo` print it.
  */
+import { alignColumns, displayWidth } from '../../lib/text.js';
 import type { Incident } from './incidents.js';
 import type { Cause, State } from './types.js';
 
@@ -28,20 +29,6 @@ export function sortStatusRows<R extends StatusRow>(rows: readonly R[]): R[] {
   return rows
     .filter((r) => r.state !== 'ok')
     .sort((a, b) => SEVERITY[b.state] - SEVERITY[a.state] || a.since - b.since || a.station.localeCompare(b.station));
-}
-
-/** Display width in code points of the NFC form: Vietnamese letters are one precomposed code point each. */
-export function displayWidth(s: string): number {
-  return [...s.normalize('NFC')].length;
-}
-
-const pad = (s: string, w: number) => s.normalize('NFC') + ' '.repeat(Math.max(0, w - displayWidth(s)));
-
-/** Lays out rows of cells in aligned columns (two spaces apart). */
-export function alignColumns(rows: readonly string[][]): string[] {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, displayWidth(c))));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c.normalize('NFC') : pad(c, widths[i]!))).join('  ').trimEnd());
 }
 
 /** `2h05m`, `4m10s`, `35s`. */
@@ -92,3 +79,5 @@ export function formatStatusTable(rows: readonly StatusRow[], incidents: readonl
   }
   return out.join('\n');
 }
+
+export { alignColumns, displayWidth };
