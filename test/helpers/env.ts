@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import YAML from 'yaml';
@@ -117,4 +118,14 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await sleep(100);
   }
+}
+
+/** A local TCP target that accepts and closes every connection, on a free loopback port. */
+export async function startTcpTarget(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((s) => s.end());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }

@@ -2,7 +2,6 @@
  * After an outage: the newest report goes first, the backlog follows in batches at a bounded rate, and an outbox at
  * its byte limit drops the oldest and says how many. Real mosquitto, influxd, collector and agent process.
  */
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { SqliteOutbox } from '../../agent/outbox.js';
 import { loadCollectorConfig, startCollector, type RunningCollector } from '../../collector/main.js';
 import { silentLogger } from '../../lib/log.js';
 import { decodePayload } from '../../protocol/codec.js';
-import { eventually, startEnv, type TestEnv } from '../helpers/env.js';
+import { eventually, startEnv, type TestEnv, startTcpTarget } from '../helpers/env.js';
 import { peekOutbox } from '../helpers/outbox-peek.js';
 import { runCli } from '../helpers/proc.js';
 
@@ -21,15 +20,14 @@ const FULL_STATION = 'bk-pac-nam-bang-thanh';
 
 describe('backfill after an outage', () => {
   let env: TestEnv;
-  let target: Server;
+  let target: Awaited<ReturnType<typeof startTcpTarget>>;
   let targetPort: number;
   let collector: RunningCollector;
 
   beforeAll(async () => {
     env = await startEnv();
-    target = createServer((s) => s.end());
-    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-    targetPort = (target.address() as { port: number }).port;
+    target = await startTcpTarget();
+    targetPort = target.port;
     env.writeRegistry([
       { id: DAY_STATION, name: 'Công an xã Vân Tùng', commune: 'Vân Tùng', district: 'Ngân Sơn', isp: 'Viettel' },
       { id: FULL_STATION, name: 'Công an xã Bằng Thành', commune: 'Bằng Thành', district: 'Pác Nặm', isp: 'VNPT' },
@@ -39,7 +37,7 @@ describe('backfill after an outage', () => {
   });
   afterAll(async () => {
     await collector?.stop();
-    target?.close();
+    await target?.close();
     await env?.close();
   });
 

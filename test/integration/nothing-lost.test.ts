@@ -3,22 +3,20 @@
  * mosquitto and influxd, while the test breaks things. Each scenario checks that every report the agent committed
  * is in InfluxDB exactly once, by station + seq, and prints reports made / stored / duplicated.
  */
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, sleep, startEnv, type TestEnv } from '../helpers/env.js';
+import { eventually, sleep, startEnv, type TestEnv, startTcpTarget } from '../helpers/env.js';
 import { peekOutbox } from '../helpers/outbox-peek.js';
 import { runCli, type Proc } from '../helpers/proc.js';
 
 const STATION = 'bk-na-ri-kim-hy';
 
-let target: Server;
+let target: Awaited<ReturnType<typeof startTcpTarget>>;
 let targetPort: number;
 beforeAll(async () => {
-  target = createServer((s) => s.end());
-  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-  targetPort = (target.address() as { port: number }).port;
+  target = await startTcpTarget();
+  targetPort = target.port;
 });
 afterAll(() => target?.close());
 

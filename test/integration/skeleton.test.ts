@@ -1,22 +1,20 @@
-import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { loadAgentConfig, startAgent } from '../../agent/main.js';
 import { loadCollectorConfig, startCollector, type RunningCollector } from '../../collector/main.js';
 import { silentLogger } from '../../lib/log.js';
-import { eventually, startEnv, type TestEnv } from '../helpers/env.js';
+import { eventually, startEnv, type TestEnv, startTcpTarget } from '../helpers/env.js';
 
 describe('walking skeleton: station → MQTT → collector → InfluxDB', () => {
   let env: TestEnv;
-  let target: Server;
+  let target: Awaited<ReturnType<typeof startTcpTarget>>;
   let targetPort: number;
   let collector: RunningCollector;
 
   beforeAll(async () => {
     env = await startEnv();
-    target = createServer((s) => s.end());
-    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-    targetPort = (target.address() as { port: number }).port;
+    target = await startTcpTarget();
+    targetPort = target.port;
     env.writeRegistry([
       { id: 'bk-cho-moi-yen-dinh', name: 'Công an xã Yên Định', commune: 'Yên Định', district: 'Chợ Mới', isp: 'VNPT' },
       { id: 'bk-ba-be-nam-mau', name: 'Công an xã Nam Mẫu', commune: 'Nam Mẫu', district: 'Ba Bể', isp: 'Viettel' },
@@ -27,7 +25,7 @@ describe('walking skeleton: station → MQTT → collector → InfluxDB', () => 
 
   afterAll(async () => {
     await collector?.stop();
-    target?.close();
+    await target?.close();
     await env?.close();
   });
 
