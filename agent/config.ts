@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { brokerAuthFields } from '../lib/broker.js';
 import { durationMs, sizeBytes } from '../lib/config-file.js';
 import { stationId } from '../protocol/report.js';
 import { backlogSchema } from './backlog.js';
@@ -8,16 +9,7 @@ import { sessionSchema } from './sessions.js';
 export const brokerSchema = z.strictObject({
   /** mqtt://, mqtts://, ws://, wss:// */
   url: z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'expected mqtt://, mqtts://, ws:// or wss:// URL'),
-  username: z.string().min(1).optional(),
-  /** A file holding the password; or set LINKWATCH_BROKER_PASSWORD. */
-  password_file: z.string().min(1).optional(),
-  /** CA certificate (PEM) that signed the broker's certificate. */
-  ca: z.string().min(1).optional(),
-  /** Client certificate and key (PEM) for certificate authentication. */
-  cert: z.string().min(1).optional(),
-  key: z.string().min(1).optional(),
-  /** 5 (default) or 4 (MQTT 3.1.1, for the embedded broker). */
-  protocol_version: z.union([z.literal(5), z.literal(4)]).default(5),
+  ...brokerAuthFields,
   keepalive: durationMs.prefault('30s'),
   /** Deflate payloads with the protocol's preset dictionary (about a third of the bytes on the wire). */
   compress: z.boolean().default(true),

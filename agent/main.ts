@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfigFile } from '../lib/config-file.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { readSecret } from '../lib/secrets.js';
+import { checkBrokerFiles } from '../lib/broker.js';
 import { Agent, type ReportSources } from './agent.js';
 import { agentConfigSchema, type AgentConfig } from './config.js';
 import { SqliteOutbox } from './outbox.js';
@@ -13,10 +14,7 @@ import { Uplink } from './uplink.js';
 /** Loads and checks an agent config: every problem is a ConfigError naming its key, before any network I/O. */
 export function loadAgentConfig(file: string): AgentConfig {
   const cfg = loadConfigFile(file, agentConfigSchema);
-  for (const key of ['ca', 'cert', 'key'] as const) {
-    const path = cfg.broker[key];
-    if (path && !existsSync(path)) throw new ConfigError(file, `broker.${key}`, `file not found: ${path}`);
-  }
+  checkBrokerFiles(file, cfg.broker);
   const caFiles: Array<[string, string | undefined]> = [
     ...cfg.targets.map((t, i): [string, string | undefined] => [`targets[${i}].ca`, 'ca' in t ? t.ca : undefined]),
     ...cfg.sessions.map((s, i): [string, string | undefined] => [`sessions[${i}].ca`, 'ca' in s ? s.ca : undefined]),
@@ -24,9 +22,6 @@ export function loadAgentConfig(file: string): AgentConfig {
   ];
   for (const [key, path] of caFiles) {
     if (path && !existsSync(path)) throw new ConfigError(file, key, `file not found: ${path}`);
-  }
-  if ((cfg.broker.cert === undefined) !== (cfg.broker.key === undefined)) {
-    throw new ConfigError(file, cfg.broker.cert ? 'broker.key' : 'broker.cert', 'cert and key go together');
   }
   return cfg;
 }

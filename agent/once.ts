@@ -1,3 +1,4 @@
+import { alignColumns } from '../lib/text.js';
 import type { Report } from '../protocol/report.js';
 import { Agent, type ReportSources } from './agent.js';
 import type { AgentConfig } from './config.js';
@@ -81,9 +82,4 @@ export function formatReport(r: Report): string {
   return parts.join('\n');
 }
 
-/** Left-aligned columns; widths count code points so Vietnamese text lines up. */
-export function table(rows: string[][]): string {
-  const width = (s: string) => [...s.normalize('NFC')].length;
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => width(r[i] ?? ''))));
-  return rows.map((r) => r.map((c, i) => c + ' '.repeat(widths[i]! - width(c))).join('  ').trimEnd()).join('\n');
-}
+const table = (rows: string[][]): string => alignColumns(rows).join('\n');

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { brokerTlsOptions } from '../lib/broker.js';
 import type { Logger } from '../lib/log.js';
 import { encodeJsonText } from '../protocol/codec.js';
 import { ackMessage, fromRanges, type EventMessage } from '../protocol/report.js';
@@ -70,9 +70,7 @@ export class Uplink {
         qos: 1,
         retain: true,
       },
-      ...(broker.ca ? { ca: readFileSync(broker.ca) } : {}),
-      ...(broker.cert ? { cert: readFileSync(broker.cert) } : {}),
-      ...(broker.key ? { key: readFileSync(broker.key) } : {}),
+      ...brokerTlsOptions(broker),
     };
     const client = mqtt.connect(broker.url, opts);
     this.client = client;

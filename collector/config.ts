@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { brokerAuthFields } from '../lib/broker.js';
 import { durationMs, sizeBytes } from '../lib/config-file.js';
 import { embeddedBrokerSchema } from './embedded-broker.js';
 import { evaluatorConfigSchema } from './evaluator.js';
@@ -9,12 +10,7 @@ export const collectorConfigSchema = z.strictObject({
   broker: z.strictObject({
     /** mqtt(s)://host:port, or `embedded` for the in-process broker of a single-province install. */
     url: z.string().regex(/^((mqtts?|wss?):\/\/.+|embedded)$/, 'expected mqtt://, mqtts://, ws://, wss:// URL or "embedded"'),
-    username: z.string().min(1).optional(),
-    password_file: z.string().min(1).optional(),
-    ca: z.string().min(1).optional(),
-    cert: z.string().min(1).optional(),
-    key: z.string().min(1).optional(),
-    protocol_version: z.union([z.literal(5), z.literal(4)]).default(5),
+    ...brokerAuthFields,
     /** Stable across restarts, so the broker keeps this collector's session; distinct per collector. */
     client_id: z.string().min(1).max(128).default(`linkwatch-collector-${hostname()}`),
     /** Share the report subscription with other collectors (MQTT 5 `$share/linkwatch/...`). */

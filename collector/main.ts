@@ -4,6 +4,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ConfigError, loadConfigFile } from '../lib/config-file.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { readSecret } from '../lib/secrets.js';
+import { brokerTlsOptions, checkBrokerFiles } from '../lib/broker.js';
 import { toRanges, type AckMessage } from '../protocol/report.js';
 import { eventFilter, reportFilter, statusFilter, topicFor } from '../protocol/topics.js';
 import { Ingest } from './collector.js';
@@ -20,10 +21,7 @@ import { BatchWriter } from './writer.js';
 /** Loads and checks a collector config and its registry: problems name their key, before any network I/O. */
 export function loadCollectorConfig(file: string): CollectorConfig {
   const cfg = loadConfigFile(file, collectorConfigSchema);
-  for (const key of ['ca', 'cert', 'key'] as const) {
-    const path = cfg.broker[key];
-    if (path && !existsSync(path)) throw new ConfigError(file, `broker.${key}`, `file not found: ${path}`);
-  }
+  checkBrokerFiles(file, cfg.broker);
   try {
     checkClasses(cfg, loadRegistry(cfg.stations));
   } catch (err) {
@@ -153,9 +151,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     reconnectPeriod: 1000,
     connectTimeout: 15_000,
     ...(v5 ? { properties: { sessionExpiryInterval: sessionExpiryS, receiveMaximum: 1000 } } : {}),
-    ...(cfg.broker.ca ? { ca: readFileSync(cfg.broker.ca) } : {}),
-    ...(cfg.broker.cert ? { cert: readFileSync(cfg.broker.cert) } : {}),
-    ...(cfg.broker.key ? { key: readFileSync(cfg.broker.key) } : {}),
+    ...brokerTlsOptions(cfg.broker),
   };
   const embedded = cfg.broker.url === 'embedded' && cfg.broker.embedded
     ? await startEmbeddedBroker(cfg.broker.embedded, { log: log.child({ component: 'broker' }), configFile: opts.configFile })
