@@ -4,6 +4,7 @@ import { loadAgentConfig, startAgent } from '../../agent/main.js';
 import { loadCollectorConfig, startCollector, type RunningCollector } from '../../collector/main.js';
 import { silentLogger } from '../../lib/log.js';
 import { eventually, startEnv, type TestEnv, startTcpTarget } from '../helpers/env.js';
+import { runCli } from '../helpers/proc.js';
 
 describe('walking skeleton: station → MQTT → collector → InfluxDB', () => {
   let env: TestEnv;
@@ -73,6 +74,39 @@ describe('walking skeleton: station → MQTT → collector → InfluxDB', () => 
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     } finally {
       await second.stop();
+    }
+  });
+
+  it('announces itself online (retained) and leaves an offline last will when killed', async () => {
+    const file = env.writeConfig('agent-will.yaml', env.agentConfig('bk-ba-be-nam-mau', {
+      targets: [{ name: 'local', role: 'isp', kind: 'tcp', host: '127.0.0.1', port: targetPort, count: 1 }],
+    }));
+    const proc = runCli(['agent', '--config', file]);
+    const states: string[] = [];
+    const watch = async () => {
+      const c = await mqtt.connectAsync(env.mqtt.url, { protocolVersion: 5, clientId: `watch-${states.length}` });
+      c.on('message', (_t, p) => states.push(JSON.parse(p.toString()).state));
+      await c.subscribeAsync('linkwatch/v1/bk-ba-be-nam-mau/status', { qos: 1 });
+      return c;
+    };
+    const watcher = await watch();
+    try {
+      await eventually('online', () => states.includes('online'));
+      await proc.kill9();
+      await eventually('offline last will', () => states.at(-1) === 'offline', 60_000);
+      // Retained: a newcomer learns the state at once.
+      states.length = 0;
+      const late = await watch();
+      await eventually('retained offline', () => states[0] === 'offline');
+      await late.endAsync();
+      // The collector records both, stamped on arrival.
+      await eventually('status points', async () => {
+        const rows = await env.query<{ state: string }>(`SELECT state FROM status WHERE station = 'bk-ba-be-nam-mau'`);
+        return rows.some((r) => r.state === 'online') && rows.some((r) => r.state === 'offline');
+      });
+    } finally {
+      await proc.kill9();
+      await watcher.endAsync();
     }
   });
 
