@@ -5,6 +5,7 @@ import { encodeJsonText } from '../protocol/codec.js';
 import { ackMessage, fromRanges, type EventMessage } from '../protocol/report.js';
 import { topicFor } from '../protocol/topics.js';
 import type { AgentConfig } from './config.js';
+import { ClockEstimator } from './clock.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 
 const MAX_HELD_EVENTS = 100;
@@ -33,6 +34,9 @@ export class Uplink {
   private timer: NodeJS.Timeout | undefined;
   private wasConnected = false;
   private readonly heldEvents: EventMessage[] = [];
+  /** Local publish times of the latest live reports, to time their acks (a few are enough). */
+  private readonly liveSentAt = new Map<number, number>();
+  private readonly clock = new ClockEstimator();
   private readonly topics: { report: string; status: string; event: string; ack: string };
   readonly stats: UplinkStats = { connects: 0, drops: 0, published: 0, acked: 0 };
   /** Called on every unexpected loss of the broker connection (counted as a session drop). */
@@ -115,7 +119,15 @@ export class Uplink {
 
   /** Sends a freshly committed report at once, ahead of any backlog. */
   sendLive(entry: OutboxEntry): void {
-    if (this.connected) this.send([entry]);
+    if (!this.connected) return;
+    this.liveSentAt.set(entry.seq, this.deps.now());
+    if (this.liveSentAt.size > 8) this.liveSentAt.delete(this.liveSentAt.keys().next().value!);
+    this.send([entry]);
+  }
+
+  /** This station's clock minus the collector's, in ms, estimated from recent acks (agent/clock.ts). */
+  clockOffsetMs(): number | undefined {
+    return this.clock.offsetMs(this.deps.now());
   }
 
   /** Publishes an event; while offline the latest few wait in memory (their counts are in the reports anyway). */
@@ -162,11 +174,22 @@ export class Uplink {
     });
   }
 
+  private timeAck(seqs: number[], collectorTime: number) {
+    const received = this.deps.now();
+    for (const seq of seqs) {
+      const sent = this.liveSentAt.get(seq);
+      if (sent === undefined) continue;
+      this.liveSentAt.delete(seq);
+      this.clock.add(sent, received, collectorTime);
+    }
+  }
+
   private handleAck(payload: Buffer) {
     let seqs: number[];
     try {
       const msg = ackMessage.parse(JSON.parse(payload.toString('utf8')));
       seqs = [...fromRanges(msg.stored), ...fromRanges(msg.rejected)];
+      if (msg.t !== undefined) this.timeAck(seqs, msg.t);
       if (msg.rejected.length > 0) this.deps.log.error({ rejected: msg.rejected }, 'collector rejected reports for good');
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'ignoring malformed ack');

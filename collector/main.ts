@@ -109,7 +109,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
 
   let client!: MqttClient;
   const publishAck = (station: string, ack: AckMessage) => {
-    client.publish(topicFor(station, 'ack'), JSON.stringify(ack), { qos: 1 });
+    client.publish(topicFor(station, 'ack'), JSON.stringify({ ...ack, t: now() }), { qos: 1 });
   };
   const writer = new BatchWriter({
     influx,
