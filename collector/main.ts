@@ -105,7 +105,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const ensureDatabase = async () => {
     await influx.createDatabase(cfg.influx.database); // CREATE DATABASE is idempotent
   };
-  await ensureDatabase().catch((err) => log.warn({ err: (err as Error).message }, 'InfluxDB not reachable yet; will retry'));
+  await ensureDatabase().catch((err) => log.warn({ err: (err as Error).message }, 'cannot create the database now (InfluxDB down, or a user without the grant); writes will retry'));
 
   let client!: MqttClient;
   const publishAck = (station: string, ack: AckMessage) => {

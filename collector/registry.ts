@@ -47,7 +47,12 @@ export function parseRegistry(text: string, file = 'stations.csv'): Map<string, 
   const stations = new Map<string, Station>();
   rows.slice(1).forEach((row, i) => {
     const line = i + 2;
-    const get = (c: string) => (row[idx[c]!] ?? '').normalize('NFC');
+    const get = (c: string) => {
+      const v = (row[idx[c]!] ?? '').normalize('NFC');
+      // Registry values become tag values and terminal text: no line breaks or other control characters.
+      if (/\p{Cc}/u.test(v)) throw new RegistryError(file, line, `${c} contains a control character`);
+      return v;
+    };
     const num = (c: string, min: number, max: number) => {
       const v = Number(get(c));
       if (get(c) === '' || !Number.isFinite(v) || v < min || v > max) throw new RegistryError(file, line, `${c} "${get(c)}" must be a number in ${min}..${max}`);

@@ -49,3 +49,10 @@ describe('station registry', () => {
     }
   });
 });
+
+describe('registry values', () => {
+  it('refuses a control character in a value, naming the line and column', () => {
+    const text = 'id,name,commune,district,province,lat,lon,isp,circuit,sla_target\nbk-a,"Công an\nxã A",A,Chợ Mới,Bắc Kạn,21.8,105.7,VNPT,c1,99.5\n';
+    expect(() => parseRegistry(text, 'stations.csv')).toThrow(/stations\.csv:2: name contains a control character/);
+  });
+});
