@@ -53,6 +53,18 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('evaluator')
+    .description('judge the stations (health and incident points) without receiving reports: for a collector whose InfluxDB user may only write')
+    .requiredOption('-c, --config <file>', 'the collector config (YAML or JSON); evaluator.username names this process\'s InfluxDB user')
+    .action(async (opts: { config: string }) => {
+      const { loadCollectorConfig, startEvaluator } = await import('../collector/main.js');
+      const cfg = loadCollectorConfig(opts.config);
+      const running = startEvaluator(cfg, { configFile: opts.config });
+      await waitForSignal();
+      await running.stop();
+    });
+
+  program
     .command('demo')
     .description('run a local broker, InfluxDB, collector and a simulated province, printing what they see')
     .option('--stations <n>', 'simulated stations', '20')

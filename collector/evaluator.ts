@@ -34,6 +34,12 @@ export const evaluatorConfigSchema = z.strictObject({
   revise_window: durationMs.prefault('48h'),
   /** At most this many past periods are re-evaluated per evaluation; the rest continue at the next one. */
   revise_max_periods: z.number().int().min(1).max(1_000_000).default(2880),
+  /**
+   * InfluxDB credentials of the evaluator (it reads reports and writes verdicts); default: `influx.username` and
+   * `influx.password_file`. Give it its own user when the collector's is write-only (docs/security.md).
+   */
+  username: z.string().min(1).optional(),
+  password_file: z.string().min(1).optional(),
 });
 export type EvaluatorConfig = z.output<typeof evaluatorConfigSchema>;
 

@@ -85,6 +85,55 @@ export interface CollectorOptions {
   onEvaluated?: (e: Evaluation) => void;
 }
 
+/**
+ * The verdict evaluator with its own InfluxDB client when it has its own credentials (`evaluator.username`), so a
+ * collector whose user may only write can leave judging to a `linkwatch evaluator` process.
+ */
+function newEvaluator(cfg: CollectorConfig, opts: CollectorOptions & { log: Logger; now: () => number }, registry: () => ReadonlyMap<string, Station>, shared?: InfluxDB): Evaluator {
+  const influx = shared ?? influxClient(
+    { ...cfg.influx, ...(cfg.evaluator.username ? { username: cfg.evaluator.username, password_file: cfg.evaluator.password_file } : {}) },
+    readSecret({
+      file: cfg.evaluator.username ? cfg.evaluator.password_file : cfg.influx.password_file,
+      envName: cfg.evaluator.username ? 'LINKWATCH_EVALUATOR_PASSWORD' : 'LINKWATCH_INFLUX_PASSWORD',
+      key: cfg.evaluator.username ? 'evaluator.password_file' : 'influx.password_file',
+      configFile: opts.configFile,
+      log: opts.log,
+    }),
+  );
+  return new Evaluator({
+    influx, database: cfg.influx.database, log: opts.log.child({ component: 'evaluator' }), now: opts.now, registry,
+    evaluator: cfg.evaluator, verdicts: cfg.verdicts, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
+  });
+}
+
+export interface RunningEvaluator {
+  evaluator: Evaluator;
+  stop(): Promise<void>;
+}
+
+/** Only the evaluator, for `linkwatch evaluator`: reads reports, writes verdicts; no broker connection. */
+export function startEvaluator(cfg: CollectorConfig, opts: CollectorOptions): RunningEvaluator {
+  const log = opts.log ?? createLogger({ level: cfg.log_level });
+  let registry = loadRegistry(cfg.stations);
+  const registryWatch = watchRegistry(cfg.stations, {
+    validate: (stations) => checkClasses(cfg, stations),
+    onReload: (stations) => {
+      registry = stations;
+      log.info({ stations: stations.size }, 'registry reloaded');
+    },
+    onError: (err) => log.error({ err: err.message, file: cfg.stations }, 'registry not reloaded; keeping the previous one'),
+  });
+  const evaluator = newEvaluator(cfg, { ...opts, log, now: opts.now ?? Date.now }, () => registry);
+  evaluator.start();
+  return {
+    evaluator,
+    async stop() {
+      registryWatch.stop();
+      await evaluator.stop();
+    },
+  };
+}
+
 /** Composition root of the collector. */
 export async function startCollector(cfg: CollectorConfig, opts: CollectorOptions): Promise<RunningCollector> {
   const log = opts.log ?? createLogger({ level: cfg.log_level });
@@ -172,10 +221,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   client.on('close', () => log.debug('broker connection closed'));
   client.on('message', (topic, payload) => ingest.handle(topic, payload));
   const evaluator = cfg.evaluator.enabled
-    ? new Evaluator({
-        influx, database: cfg.influx.database, log: log.child({ component: 'evaluator' }), now, registry: () => registry,
-        evaluator: cfg.evaluator, verdicts: cfg.verdicts, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
-      })
+    ? newEvaluator(cfg, { ...opts, log, now }, () => registry, cfg.evaluator.username ? undefined : influx)
     : undefined;
   evaluator?.start();
   log.info({ stations: registry.size, database: cfg.influx.database }, 'collector started');

@@ -3,15 +3,17 @@
 #   admin    all privileges (created first: until an admin exists, InfluxDB does not enforce auth)
 #   writer   WRITE on the database only: the collector (it cannot read nor drop anything)
 #   grafana  READ on the database only: Grafana's data source (it cannot write)
-# Passwords are read from SECRETS_DIR/{influx-admin,influx-writer,influx-grafana}; a missing one is generated
+#   evaluator READ and WRITE on the database: `linkwatch evaluator` (reads reports, writes verdicts)
+# Passwords are read from SECRETS_DIR/{influx-admin,influx-writer,influx-grafana,influx-evaluator}; a missing one is generated
 # (mode 600). They never appear on a command line (ps) nor in a URL (logs): curl reads them from stdin.
 #
 # usage: deploy/influxdb-users.sh [-u http://127.0.0.1:8086] [-d linkwatch] [-s /etc/linkwatch/secrets]
 #                                 [--writer writer] [--reader grafana] [--writer-reads]
 # --writer-reads also grants READ to the collector user: the verdict evaluator (evaluator.enabled, the default) runs in
-# the collector and queries the database. Without it, run the collector with `evaluator: { enabled: false }`.
+# the collector and queries the database. Without it, run the collector with `evaluator: { enabled: false }` and
+# `linkwatch evaluator` as its own process with `evaluator: { username: evaluator, password_file: … }`.
 set -euo pipefail
-url=http://127.0.0.1:8086 db=linkwatch secrets=/etc/linkwatch/secrets writer=writer reader=grafana writer_reads=no
+url=http://127.0.0.1:8086 db=linkwatch secrets=/etc/linkwatch/secrets writer=writer reader=grafana evaluator=evaluator writer_reads=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -u) url=$2; shift 2 ;;
@@ -19,11 +21,12 @@ while [ $# -gt 0 ]; do
     -s) secrets=$2; shift 2 ;;
     --writer) writer=$2; shift 2 ;;
     --reader) reader=$2; shift 2 ;;
+    --evaluator) evaluator=$2; shift 2 ;;
     --writer-reads) writer_reads=yes; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for name in "$db" "$writer" "$reader"; do
+for name in "$db" "$writer" "$reader" "$evaluator"; do
   [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "bad name: $name" >&2; exit 2; }
 done
 
@@ -40,6 +43,7 @@ secret() { # secret FILE: prints the password in FILE, creating a random one fir
 admin_pw=$(secret influx-admin)
 writer_pw=$(secret influx-writer)
 reader_pw=$(secret influx-grafana)
+evaluator_pw=$(secret influx-evaluator)
 
 # q STATEMENT [noauth]: runs one InfluxQL statement, prints the response; fails on an error in it. The statement goes
 # through stdin and the credentials through a process-substitution config, so neither shows in `ps`.
@@ -62,7 +66,7 @@ if [[ "$users" != *'["admin",true]'* ]]; then
   users=$(q "SHOW USERS")
 fi
 q "CREATE DATABASE \"$db\"" >/dev/null
-for pair in "$writer:$writer_pw" "$reader:$reader_pw"; do
+for pair in "$writer:$writer_pw" "$reader:$reader_pw" "$evaluator:$evaluator_pw"; do
   user=${pair%%:*} pw=${pair#*:}
   if [[ "$users" == *"[\"$user\","* ]]; then q "SET PASSWORD FOR \"$user\" = '$pw'" >/dev/null
   else q "CREATE USER \"$user\" WITH PASSWORD '$pw'" >/dev/null; fi
@@ -70,5 +74,6 @@ for pair in "$writer:$writer_pw" "$reader:$reader_pw"; do
 done
 q "GRANT WRITE ON \"$db\" TO \"$writer\"" >/dev/null
 q "GRANT READ ON \"$db\" TO \"$reader\"" >/dev/null
+q "GRANT ALL ON \"$db\" TO \"$evaluator\"" >/dev/null
 if [ "$writer_reads" = yes ]; then q "GRANT READ ON \"$db\" TO \"$writer\"" >/dev/null; fi
-echo "InfluxDB users ready on $url: admin, $writer (WRITE $db), $reader (READ $db); passwords in $secrets"
+echo "InfluxDB users ready on $url: admin, $writer (WRITE $db), $reader (READ $db), $evaluator (READ+WRITE $db); passwords in $secrets"
