@@ -11,7 +11,7 @@ async function run(args: string[]) {
 }
 
 describe('linkwatch CLI', () => {
-  it.each(['agent', 'collector', 'demo', 'status', 'dashboards'])('prints help for %s', async (cmd) => {
+  it.each(['agent', 'collector', 'evaluator', 'demo', 'status', 'dashboards', 'credentials'])('prints help for %s', async (cmd) => {
     const { code, output } = await run([cmd, '--help']);
     expect(code).toBe(0);
     expect(output).toContain(`Usage: linkwatch ${cmd}`);
