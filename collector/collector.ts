@@ -4,7 +4,7 @@ import { decodePayload, PayloadError } from '../protocol/codec.js';
 import { eventMessage, report, statusMessage, toRanges, type AckMessage } from '../protocol/report.js';
 import { parseTopic } from '../protocol/topics.js';
 import type { DeadLetters } from './dead-letters.js';
-import { reportToPoints, stationTags } from './points.js';
+import { pointToLine, reportToLines, stationTags } from './points.js';
 import type { Station } from './registry.js';
 import type { BatchWriter, PendingReport } from './writer.js';
 
@@ -88,7 +88,8 @@ export class Ingest {
         rejectedSeqs.push(r.seq);
         continue;
       }
-      const pending: PendingReport = { station, seq: r.seq, points: reportToPoints(r, registered, now), report: r };
+      const { lines, points } = reportToLines(r, registered, now);
+      const pending: PendingReport = { station, seq: r.seq, lines, points, report: r };
       if (!this.deps.writer.add(pending)) {
         // Not acked, so the agent keeps it and sends it again later.
         this.stats.rejected++;
@@ -127,7 +128,7 @@ export class Ingest {
   }
 
   private write(station: string, point: IPoint) {
-    this.deps.writer.add({ station, points: [point], report: point });
+    this.deps.writer.add({ station, lines: pointToLine(point), points: 1, report: point });
   }
 
   private reject(reason: RejectReason, letter: { topic?: string; station?: string; seq?: number; detail?: string; payload?: unknown }) {

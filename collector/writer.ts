@@ -1,4 +1,4 @@
-import type { InfluxDB, IPoint } from 'influx';
+import type { InfluxDB } from 'influx';
 import type { Logger } from '../lib/log.js';
 
 /** A unit of acknowledgement: one report's points, and who to tell once they are stored. */
@@ -6,7 +6,10 @@ export interface PendingReport {
   station: string;
   /** Absent for points nobody waits on (status and event messages). */
   seq?: number;
-  points: IPoint[];
+  /** The report's points in line protocol, one a line (collector/points.ts). */
+  lines: string;
+  /** How many points `lines` holds. */
+  points: number;
   /** The report itself, kept in the dead letters if InfluxDB refuses it for good. */
   report: unknown;
 }
@@ -47,6 +50,38 @@ export function classifyWriteError(err: unknown): Failure {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Writes in flight at once. */
+const MAX_IN_FLIGHT = 2;
+
+interface InfluxInternals {
+  _pool?: { discard(req: { method: string; path: string; body: string; query: Record<string, string | undefined>; auth?: string }): Promise<void> };
+  _options?: { database?: string; username?: string; password?: string };
+}
+
+/**
+ * POSTs a body already in line protocol to the v1 `/write` of the client's database. The influx package has no public
+ * call for that: its writePoints builds the body from point objects, coercing each through the schema, which cost
+ * more than everything else the collector does per report (docs/performance.md). This makes the very request
+ * writePoints makes (influx 5.x `src/index.ts`), through the same pool, so auth, failover, timeouts and the errors
+ * that classifyWriteError reads stay the package's. Fails at construction if a future version moved them.
+ */
+export function lineProtocolWriter(influx: InfluxDB, precision: 'ms' = 'ms'): (body: string) => Promise<void> {
+  const internals = influx as unknown as InfluxInternals;
+  const pool = internals._pool;
+  const options = internals._options;
+  if (typeof pool?.discard !== 'function' || !options) throw new Error('influx package internals changed: cannot write line protocol through its pool');
+  return (body) => {
+    if (!options.database) return Promise.reject(new Error('no default database set on the InfluxDB client'));
+    return pool.discard({
+      method: 'POST',
+      path: '/write',
+      body,
+      query: { db: options.database, precision },
+      ...(typeof options.username === 'string' ? { auth: `${options.username}:${options.password ?? ''}` } : {}),
+    });
+  };
+}
+
 /**
  * Batches reports into InfluxDB writes. A report is acknowledged only after the write that holds it succeeded.
  * While InfluxDB is down the current batch is retried with backoff and new reports wait, up to `maxPendingPoints`;
@@ -54,23 +89,30 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class BatchWriter {
   private queue: PendingReport[] = [];
+  /** Points queued or being written: what `maxPendingPoints` bounds. */
   private queuedPoints = 0;
+  /** Points queued and not yet taken into a write. */
+  private waitingPoints = 0;
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  private readonly lanes = new Set<Promise<void>>();
   private stopped = false;
   readonly stats: WriterStats = { batches: 0, points: 0, reports: 0, retries: 0, refusedFull: 0 };
+  private readonly writeLines: (body: string) => Promise<void>;
 
-  constructor(private readonly deps: WriterDeps) {}
+  constructor(private readonly deps: WriterDeps) {
+    this.writeLines = lineProtocolWriter(deps.influx);
+  }
 
   /** Queues a report; returns false when the writer is full and the report was not taken. */
   add(r: PendingReport): boolean {
-    if (this.queuedPoints + r.points.length > this.deps.maxPendingPoints) {
+    if (this.queuedPoints + r.points > this.deps.maxPendingPoints) {
       this.stats.refusedFull++;
       return false;
     }
     this.queue.push(r);
-    this.queuedPoints += r.points.length;
-    if (this.queuedPoints >= this.deps.batchPoints) this.kick();
+    this.queuedPoints += r.points;
+    this.waitingPoints += r.points;
+    if (this.waitingPoints >= this.deps.batchPoints) this.kick();
     else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.deps.flushIntervalMs);
     return true;
   }
@@ -84,41 +126,47 @@ export class BatchWriter {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.flushing || this.stopped) return;
-    this.flushing = this.drain().finally(() => {
-      this.flushing = undefined;
-      if (this.queue.length > 0 && !this.stopped) this.kick();
-    });
+    // A second write goes out only when a full batch waits: InfluxDB takes two requests in parallel on more cores
+    // (research/ceilings.md: 5k-point batches, 73k points/s at 2 in flight against 48k at 1).
+    while (
+      !this.stopped && this.queue.length > 0 && this.lanes.size < MAX_IN_FLIGHT &&
+      (this.lanes.size === 0 || this.waitingPoints >= this.deps.batchPoints)
+    ) {
+      const lane: Promise<void> = this.drain().finally(() => {
+        this.lanes.delete(lane);
+        if (this.queue.length > 0 && !this.stopped) this.kick();
+      });
+      this.lanes.add(lane);
+    }
   }
 
   /** Writes everything queued now; resolves when it is stored or the writer is stopped. */
   async flush(): Promise<void> {
     this.kick();
-    while (this.flushing) await this.flushing;
+    while (this.lanes.size > 0) await Promise.all(this.lanes);
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.stopped = true;
-    await this.flushing;
+    await Promise.all(this.lanes);
   }
 
   private takeBatch(): PendingReport[] {
-    const batch: PendingReport[] = [];
+    const q = this.queue;
     let points = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || points + this.queue[0]!.points.length <= this.deps.batchPoints)) {
-      const r = this.queue.shift()!;
-      batch.push(r);
-      points += r.points.length;
-    }
-    return batch;
+    let n = 0;
+    while (n < q.length && (n === 0 || points + q[n]!.points <= this.deps.batchPoints)) points += q[n++]!.points;
+    this.waitingPoints -= points;
+    // One splice per batch: shift() per report moves the whole queue each time, which shows at 200,000 pending.
+    return q.splice(0, n);
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.stopped) {
       const batch = this.takeBatch();
       await this.writeWithRetry(batch);
-      for (const r of batch) this.queuedPoints -= r.points.length;
+      for (const r of batch) this.queuedPoints -= r.points;
     }
   }
 
@@ -149,10 +197,10 @@ export class BatchWriter {
   }
 
   private async tryWrite(batch: PendingReport[]): Promise<Failure | undefined> {
-    const points: IPoint[] = [];
-    for (const r of batch) for (const p of r.points) points.push(p);
+    let body = '';
+    for (const r of batch) body += body.length === 0 ? r.lines : `\n${r.lines}`;
     try {
-      await this.deps.influx.writePoints(points, { precision: 'ms' });
+      await this.writeLines(body);
       return undefined;
     } catch (err) {
       return classifyWriteError(err);
@@ -184,7 +232,7 @@ export class BatchWriter {
     const byStation = new Map<string, number[]>();
     let points = 0;
     for (const r of batch) {
-      points += r.points.length;
+      points += r.points;
       if (r.seq === undefined) continue;
       let seqs = byStation.get(r.station);
       if (!seqs) byStation.set(r.station, (seqs = []));
