@@ -1,0 +1,159 @@
+/**
+ * Agent footprint: the real agent CLI as a child process, one station with 4 targets (ICMP to 127.0.0.1 twice, a
+ * local TCP port, a local HTTP server), one held TCP session, one backlog folder and the host vitals, at a 10 s
+ * interval, reporting through real mosquitto to a real collector and InfluxDB. Beside it, in the same run, a bare
+ * `node -e "setInterval(()=>{},1000)"`. RSS and CPU come from /proc/<pid>/status and /proc/<pid>/stat; the agent's
+ * CPU includes the `ping` processes it spawns (the reaped children's time).
+ *
+ *   node dist/bench/agent-footprint.js [--minutes 3] [--interval 10]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { loadCollectorConfig, startCollector, type RunningCollector } from '../collector/main.js';
+import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
+import { silentLogger } from '../lib/log.js';
+import { arg, cpuSeconds, machineLine, median, memoryMb, sleep, writeRegistry, runBench } from './common.js';
+
+const MINUTES = arg('minutes', 3);
+const INTERVAL_S = arg('interval', 10);
+// Startup (module loading, first connection) is not the steady state the budget is about.
+const WARMUP_S = Math.min(30, MINUTES * 15);
+const SAMPLE_MS = 2000;
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/linkwatch.js');
+const STATION = 'bk-cho-moi-yen-dinh';
+
+const dir = mkdtempSync(join(tmpdir(), 'lw-bench-agent-'));
+const children: ChildProcess[] = [];
+const servers: Server[] = [];
+let broker: LocalServer | undefined;
+let influx: LocalServer | undefined;
+let collector: RunningCollector | undefined;
+
+/** utime+stime of the process and of its reaped children (the pings), seconds. */
+function cpuWithChildren(pid: number): { self: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { self: cpuSeconds(pid), children: (Number(f[13]) + Number(f[14])) / 100 };
+}
+
+function listen<T extends Server>(server: T): Promise<number> {
+  servers.push(server);
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+}
+
+async function main() {
+  console.log(`agent footprint: ${MINUTES} min at a ${INTERVAL_S} s interval (warm-up ${WARMUP_S} s excluded from the rates)`);
+  console.log(`machine: ${machineLine()}`);
+  [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
+
+  const held = new Set<Socket>();
+  const tcpPort = await listen(createServer((s) => (s.on('error', () => {}), s.end())));
+  const sessionPort = await listen(createServer((s) => (held.add(s), s.on('error', () => {}), s.on('close', () => held.delete(s)))));
+  const httpPort = await listen(createHttpServer((_, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')));
+  const backlogDir = join(dir, 'backlog');
+  mkdirSync(backlogDir);
+  for (let i = 0; i < 5; i++) writeFileSync(join(backlogDir, `HS_${i}.xml`), '<hs/>');
+
+  const registryFile = writeRegistry(join(dir, 'stations.csv'), [STATION]);
+  const collectorFile = join(dir, 'collector.yaml');
+  writeFileSync(
+    collectorFile,
+    YAML.stringify({
+      broker: { url: broker.url, client_id: 'collector-bench', shared: false },
+      influx: { url: influx.url, database: 'linkwatch' },
+      stations: registryFile,
+      dead_letter: { path: join(dir, 'dead-letter') },
+      log_level: 'silent',
+      evaluator: { enabled: false },
+    }),
+  );
+  collector = await startCollector(loadCollectorConfig(collectorFile), { configFile: collectorFile, log: silentLogger() });
+
+  const agentFile = join(dir, 'agent.yaml');
+  writeFileSync(
+    agentFile,
+    YAML.stringify({
+      station: STATION,
+      interval: `${INTERVAL_S}s`,
+      broker: { url: broker.url, username: STATION },
+      outbox: { path: join(dir, 'outbox') },
+      targets: [
+        { name: 'gw', role: 'gateway', kind: 'icmp', host: '127.0.0.1' },
+        { name: 'isp', role: 'isp', kind: 'icmp', host: '127.0.0.1' },
+        { name: 'vpn', role: 'core', kind: 'tcp', host: '127.0.0.1', port: tcpPort },
+        { name: 'dancu', role: 'service', kind: 'http', url: `http://127.0.0.1:${httpPort}/health` },
+      ],
+      sessions: [{ name: 'dancu-tls', kind: 'tcp', host: '127.0.0.1', port: sessionPort }],
+      backlog: [{ name: 'outbox-dir', kind: 'dir', path: backlogDir }],
+      log_level: 'warn',
+    }),
+  );
+
+  const agent = spawn(process.execPath, [BIN, 'agent', '--config', agentFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
+  children.push(agent, bare);
+  let agentLog = '';
+  agent.stderr!.on('data', (d: Buffer) => (agentLog = (agentLog + d.toString()).slice(-5000)));
+  const start = performance.now();
+
+  const samples: Array<{ t: number; agent: number; bare: number }> = [];
+  let warm: { t: number; agent: ReturnType<typeof cpuWithChildren>; bare: number } | undefined;
+  const endAt = start + MINUTES * 60_000;
+  while (performance.now() < endAt) {
+    await sleep(SAMPLE_MS);
+    if (agent.exitCode !== null) throw new Error(`agent exited (${agent.exitCode}):\n${agentLog}`);
+    const t = (performance.now() - start) / 1000;
+    samples.push({ t, agent: memoryMb(agent.pid!).rss, bare: memoryMb(bare.pid!).rss });
+    if (!warm && t >= WARMUP_S) warm = { t, agent: cpuWithChildren(agent.pid!), bare: cpuSeconds(bare.pid!) };
+  }
+  const t = (performance.now() - start) / 1000;
+  const end = { agent: cpuWithChildren(agent.pid!), bare: cpuSeconds(bare.pid!) };
+  const hwm = { agent: memoryMb(agent.pid!).hwm, bare: memoryMb(bare.pid!).hwm };
+  const w = warm ?? { t: 0, agent: { self: 0, children: 0 }, bare: 0 };
+  const steadyS = t - w.t;
+  const perHour = (cpu: number) => (cpu / steadyS) * 3600;
+  const agentSelf = perHour(end.agent.self - w.agent.self);
+  // Reaped children only: a ping still running at the sample is counted at the next one, which evens out over minutes.
+  const agentPings = perHour(end.agent.children - w.agent.children);
+  const bareCpu = perHour(end.bare - w.bare);
+  const steady = samples.filter((s) => s.t >= WARMUP_S);
+  const rss = { agent: steady.map((s) => s.agent), bare: steady.map((s) => s.bare) };
+  const agentRss = Math.max(...rss.agent);
+  const bareRss = median(rss.bare);
+
+  const stored = collector.writer.stats.reports;
+  console.log(`\nreports stored in InfluxDB: ${stored} (expected about ${Math.floor((t * 1000) / (INTERVAL_S * 1000))})`);
+  console.log('\n| process | RSS median MB | RSS max MB (steady) | VmHWM MB | CPU-s per hour (own) | CPU-s per hour (pings) |');
+  console.log('|---|---|---|---|---|---|');
+  console.log(`| agent | ${median(rss.agent).toFixed(1)} | ${agentRss.toFixed(1)} | ${hwm.agent.toFixed(1)} | ${agentSelf.toFixed(1)} | ${agentPings.toFixed(1)} |`);
+  console.log(`| bare node | ${bareRss.toFixed(1)} | ${Math.max(...rss.bare).toFixed(1)} | ${hwm.bare.toFixed(1)} | ${bareCpu.toFixed(2)} | – |`);
+  const over = agentRss - bareRss;
+  const cpu = agentSelf + agentPings;
+  console.log(`\nRSS: agent max ${agentRss.toFixed(1)} MB = bare node + ${over.toFixed(1)} MB — budget ≤ +30 MB: ${over <= 30 ? 'holds' : 'MISSED'}`);
+  console.log(`CPU: ${cpu.toFixed(1)} CPU-s per hour (agent ${agentSelf.toFixed(1)} + pings ${agentPings.toFixed(1)}) over ${steadyS.toFixed(0)} s — budget ≤ 20: ${cpu <= 20 ? 'holds' : 'MISSED'}`);
+  for (const s of held) s.destroy();
+}
+
+async function cleanup() {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGTERM');
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => (c.kill('SIGKILL'), r()), 10_000);
+        c.once('exit', () => (clearTimeout(t), r()));
+      });
+    }
+  }
+  await collector?.stop();
+  for (const s of servers) s.close();
+  await Promise.all([broker?.stop(), influx?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+runBench(main, cleanup);

@@ -1,0 +1,312 @@
+/**
+ * Collector throughput against the ceilings of this machine, measured in one run:
+ *  1. broker ceiling: mosquitto delivering the payloads to a bare mqtt.js subscriber that only counts them;
+ *  2. InfluxDB ceiling: influxd accepting the same points as pre-built line protocol, 5,000 a request, 2 at a time;
+ *  3. the collector (in-process `startCollector`): real mosquitto → decode → validate → line protocol → influxd, each
+ *     report acknowledged after its write.
+ * The reports are queued in the broker first (a persistent session), then drained, so the publisher never competes
+ * for the 2 cores while a rate is being timed. Each of the three is measured `--rounds` times, interleaved.
+ *
+ *   node dist/bench/collector-throughput.js [--reports 40000] [--stations 2000] [--rounds 3] [--encoding deflate|json]
+ *     [--profile DIR]   (a CPU profile of the collector process per round)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
+import YAML from 'yaml';
+import { reportToLines } from '../collector/points.js';
+import type { Station } from '../collector/registry.js';
+import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
+import { encodePayload, type Encoding } from '../protocol/codec.js';
+import { ackMessage } from '../protocol/report.js';
+import { reportFilter, TOPIC_ROOT, topicFor } from '../protocol/topics.js';
+import { arg, cpuSeconds, DISTRICTS, ISPS, machineBusySeconds, machineLine, makeReport, median, prng, spread, stationIds, waitUntil, writeRegistry, runBench } from './common.js';
+
+const N = arg('reports', 40_000);
+const STATIONS = arg('stations', 2_000);
+const ROUNDS = arg('rounds', 3);
+const ENCODING = arg('encoding', 'deflate') as Encoding;
+/** A directory: the collector writes a V8 CPU profile there (node --cpu-prof). */
+const PROFILE = arg('profile', '');
+const INFLUX_BATCH = 5_000;
+const INFLUX_CONCURRENCY = 2;
+const DRAIN_TIMEOUT_MS = 300_000;
+// Nothing acknowledged for this long: the run is stuck (it is reported, not waited on for ever).
+const STALL_MS = 30_000;
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/linkwatch.js');
+const ackFilter = `${TOPIC_ROOT}/+/ack`;
+
+interface Figures {
+  wall_s: number;
+  reports_per_s: number;
+  points_per_s: number;
+  /** CPU seconds of the measured process per 1,000 reports. */
+  cpu_per_1k: number;
+  mosquitto_cpu_s: number;
+  influxd_cpu_s: number;
+  /** Busy CPU of the whole machine minus the processes above: noise. */
+  other_cpu_s: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'lw-bench-throughput-'));
+let broker: LocalServer | undefined;
+let influx: LocalServer | undefined;
+const children = new Set<ChildProcess>();
+
+async function main() {
+  console.log(`collector throughput: ${N} reports from ${STATIONS} stations, ${ENCODING} payloads, ${ROUNDS} rounds`);
+  console.log(`machine: ${machineLine()}`);
+  [broker, influx] = await Promise.all([
+    startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }),
+    startInflux({ dir: join(dir, 'influxdb') }),
+  ]);
+  const ids = stationIds(STATIONS);
+  const registryFile = writeRegistry(join(dir, 'stations.csv'), ids);
+
+  // The same reports every run: station i sends reports 0…k at 10 s steps, all within the last day.
+  const rnd = prng(42);
+  const perStation = Math.ceil(N / STATIONS);
+  const t0 = Date.now() - 86_400_000;
+  const topics: string[] = [];
+  const payloads: Buffer[] = [];
+  const lines: string[] = [];
+  let points = 0;
+  for (let i = 0; i < N; i++) {
+    const s = i % STATIONS;
+    const k = Math.floor(i / STATIONS);
+    const r = makeReport(ids[s]!, k, t0 + k * 10_000 + s, rnd);
+    topics.push(topicFor(ids[s]!, 'report'));
+    payloads.push(encodePayload(r, ENCODING));
+    const station: Station = { id: ids[s]!, name: '', commune: '', district: DISTRICTS[s % DISTRICTS.length]!, province: 'Bắc Kạn', lat: 0, lon: 0, isp: ISPS[s % ISPS.length]!, circuit: '', sla_target: 99.5, sla_class: 'default' };
+    const lp = reportToLines(r, station, t0 + 86_400_000);
+    lines.push(lp.lines);
+    points += lp.points;
+  }
+  const pointsPerReport = points / N;
+  const payloadBytes = payloads.reduce((a, p) => a + p.length, 0);
+  console.log(`payload ${(payloadBytes / N).toFixed(0)} B/report (${ENCODING}), ${pointsPerReport} points/report, perStation ${perStation}`);
+
+  const runs = { broker: [] as Figures[], influx: [] as Figures[], collector: [] as Figures[] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    runs.broker.push(await brokerCeiling(topics, payloads, pointsPerReport, round));
+    runs.influx.push(await influxCeiling(lines, points, round));
+    runs.collector.push(await collectorRun(registryFile, topics, payloads, pointsPerReport, round));
+    const [b, i, c] = [runs.broker.at(-1)!, runs.influx.at(-1)!, runs.collector.at(-1)!];
+    console.log(
+      `round ${round}: broker ${b.reports_per_s.toFixed(0)} msg/s · influxd ${i.points_per_s.toFixed(0)} points/s · collector ${c.reports_per_s.toFixed(0)} reports/s = ${c.points_per_s.toFixed(0)} points/s` +
+        ` (${(c.points_per_s / Math.min(b.points_per_s, i.points_per_s)).toFixed(2)} × lower ceiling; other CPU ${c.other_cpu_s.toFixed(1)} s)`,
+    );
+  }
+  report(runs, pointsPerReport, payloadBytes / N);
+}
+
+/** Queues the payloads for a persistent session `clientId` subscribed to the report topics. */
+async function preload(clientId: string, topics: string[], payloads: Buffer[]): Promise<void> {
+  const url = broker!.url;
+  // Create the session and its subscription, then leave: the broker queues what follows.
+  const sub = await mqtt.connectAsync(url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+  await sub.subscribeAsync(reportFilter(false), { qos: 1 });
+  await sub.endAsync();
+  const pub = await mqtt.connectAsync(url, { clientId: `${clientId}-pub`, protocolVersion: 5 });
+  const WINDOW = 1000;
+  let next = 0;
+  let acked = 0;
+  await new Promise<void>((resolve, reject) => {
+    const pump = () => {
+      while (next < payloads.length && next - acked < WINDOW) {
+        const i = next++;
+        pub.publish(topics[i]!, payloads[i]!, { qos: 1 }, (err) => {
+          if (err) return reject(err);
+          if (++acked === payloads.length) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  await pub.endAsync();
+}
+
+function usage(pidOf: LocalServer) {
+  return cpuSeconds(pidOf.pid()!);
+}
+
+function figures(n: number, pointsPerReport: number, wallS: number, selfCpuS: number, before: Snapshot): Figures {
+  const after = snapshot();
+  const mosq = after.mosquitto - before.mosquitto;
+  const inf = after.influxd - before.influxd;
+  return {
+    wall_s: wallS,
+    reports_per_s: n / wallS,
+    points_per_s: (n * pointsPerReport) / wallS,
+    cpu_per_1k: (selfCpuS / n) * 1000,
+    mosquitto_cpu_s: mosq,
+    influxd_cpu_s: inf,
+    other_cpu_s: after.machine - before.machine - mosq - inf - selfCpuS,
+  };
+}
+
+type Snapshot = { mosquitto: number; influxd: number; machine: number };
+function snapshot(): Snapshot {
+  return { mosquitto: usage(broker!), influxd: usage(influx!), machine: machineBusySeconds() };
+}
+
+const cpuOfSelf = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+async function brokerCeiling(topics: string[], payloads: Buffer[], pointsPerReport: number, round: number): Promise<Figures> {
+  const clientId = `bare-${round}`;
+  await preload(clientId, topics, payloads);
+  let received = 0;
+  let client: MqttClient | undefined;
+  const before = snapshot();
+  const cpu0 = cpuOfSelf();
+  const start = performance.now();
+  client = mqtt.connect(broker!.url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600, receiveMaximum: 1000 } });
+  client.on('message', () => received++);
+  const done = await waitUntil(() => received >= payloads.length, DRAIN_TIMEOUT_MS, 5);
+  const wall = (performance.now() - start) / 1000;
+  const f = figures(received, pointsPerReport, wall, cpuOfSelf() - cpu0, before);
+  await client.endAsync();
+  if (!done) console.log(`  broker ceiling: only ${received} of ${payloads.length} delivered`);
+  return f;
+}
+
+async function influxQuery(q: string, db?: string): Promise<unknown> {
+  const body = new URLSearchParams({ q, ...(db ? { db } : {}) });
+  const r = await fetch(`${influx!.url}/query`, { method: 'POST', body });
+  const j = (await r.json()) as { results?: Array<{ error?: string; series?: Array<{ values: unknown[][] }> }> };
+  if (!r.ok || j.results?.[0]?.error) throw new Error(`InfluxDB: ${JSON.stringify(j)}`);
+  return j.results?.[0]?.series?.[0]?.values?.[0]?.[1];
+}
+
+async function influxCeiling(lines: string[], points: number, round: number): Promise<Figures> {
+  const db = `ceiling_${round}`;
+  await influxQuery(`CREATE DATABASE ${db}`);
+  // Whole reports per request, about INFLUX_BATCH points each, like the collector's batches.
+  const perReport = points / lines.length;
+  const step = Math.max(1, Math.round(INFLUX_BATCH / perReport));
+  const bodies: string[] = [];
+  for (let i = 0; i < lines.length; i += step) bodies.push(lines.slice(i, i + step).join('\n'));
+  const url = `${influx!.url}/write?db=${db}&precision=ms`;
+  const before = snapshot();
+  const cpu0 = cpuOfSelf();
+  const start = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+      if (r.status !== 204) throw new Error(`InfluxDB /write: ${r.status} ${await r.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: INFLUX_CONCURRENCY }, worker));
+  const wall = (performance.now() - start) / 1000;
+  const f = figures(lines.length, perReport, wall, cpuOfSelf() - cpu0, before);
+  const stored = await influxQuery(`SELECT count(seq) FROM report`, db);
+  if (stored !== lines.length) console.log(`  influx ceiling: ${String(stored)} of ${lines.length} reports stored`);
+  await influxQuery(`DROP DATABASE ${db}`);
+  return f;
+}
+
+async function collectorRun(registryFile: string, topics: string[], payloads: Buffer[], pointsPerReport: number, round: number): Promise<Figures> {
+  const database = `collector_${round}`;
+  const clientId = `collector-bench-${round}`;
+  await preload(clientId, topics, payloads);
+  const configFile = join(dir, `collector-${round}.yaml`);
+  writeFileSync(
+    configFile,
+    YAML.stringify({
+      broker: { url: broker!.url, client_id: clientId, shared: false, session_expiry: '1h' },
+      // Room for the whole flood: past max_pending_points the collector refuses reports for the agents to send
+      // again later, and this benchmark has no agents to do that.
+      influx: { url: influx!.url, database, max_pending_points: Math.max(200_000, payloads.length * pointsPerReport * 2) },
+      stations: registryFile,
+      dead_letter: { path: join(dir, `dead-letter-${round}`) },
+      log_level: 'info',
+      // Ingest only: verdicts are a separate periodic job, measured by bench:detection.
+      evaluator: { enabled: false },
+    }),
+  );
+  await influxQuery(`CREATE DATABASE ${database}`);
+  // The acks tell when every report is stored (the collector acks only after InfluxDB answered 204).
+  let acked = 0;
+  const watcher = await mqtt.connectAsync(broker!.url, { clientId: `ack-watcher-${round}`, protocolVersion: 5 });
+  await watcher.subscribeAsync(ackFilter, { qos: 0 });
+  watcher.on('message', (_, payload) => {
+    for (const [a, b] of ackMessage.parse(JSON.parse(payload.toString())).stored) acked += b - a + 1;
+  });
+  // The real CLI in its own process, so its CPU and garbage collection are its own; timed from its connection on,
+  // so the start-up (loading modules, the registry) is not counted.
+  const child = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), BIN, 'collector', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  let before: Snapshot | undefined;
+  let cpu0 = 0;
+  let start = 0;
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    if (before) return;
+    out += d.toString();
+    if (out.includes('"msg":"broker connected"')) {
+      cpu0 = cpuSeconds(child.pid!);
+      start = performance.now();
+      before = snapshot();
+    }
+  });
+  let last = 0;
+  let lastChange = Date.now();
+  const done = await waitUntil(() => {
+    if (acked !== last) (last = acked), (lastChange = Date.now());
+    if (child.exitCode !== null) throw new Error(`collector exited (${child.exitCode}): ${out.slice(-2000)}`);
+    return acked >= payloads.length || (before !== undefined && Date.now() - lastChange > STALL_MS);
+  }, DRAIN_TIMEOUT_MS, 5);
+  const wall = (performance.now() - start) / 1000;
+  const f = figures(acked, pointsPerReport, wall, cpuSeconds(child.pid!) - cpu0, before ?? snapshot());
+  await stopChild(child);
+  await watcher.endAsync();
+  if (!done || acked < payloads.length) console.log(`  collector: ${acked} of ${payloads.length} reports acknowledged`);
+  const stored = await influxQuery(`SELECT count(seq) FROM report`, database);
+  if (stored !== payloads.length) console.log(`  collector: ${String(stored)} of ${payloads.length} reports in InfluxDB`);
+  await influxQuery(`DROP DATABASE ${database}`);
+  return f;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => (child.kill('SIGKILL'), r()), 10_000);
+      child.once('exit', () => (clearTimeout(t), r()));
+    });
+  }
+  children.delete(child);
+}
+
+function report(runs: Record<'broker' | 'influx' | 'collector', Figures[]>, pointsPerReport: number, payloadBytes: number) {
+  const col = (fs: Figures[], k: keyof Figures, d = 0) => spread(fs.map((f) => f[k]), d);
+  console.log(`\n| stage | reports/s | points/s | CPU-s per 1,000 reports (subscriber / client / collector process) | mosquitto CPU-s | influxd CPU-s | other CPU-s |`);
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [name, fs] of [['broker → bare subscriber', runs.broker], ['line protocol → influxd (5k/request, 2 in flight)', runs.influx], ['mosquitto → collector → influxd', runs.collector]] as const) {
+    console.log(`| ${name} | ${col(fs, 'reports_per_s')} | ${col(fs, 'points_per_s')} | ${col(fs, 'cpu_per_1k', 3)} | ${col(fs, 'mosquitto_cpu_s', 1)} | ${col(fs, 'influxd_cpu_s', 1)} | ${col(fs, 'other_cpu_s', 1)} |`);
+  }
+  const ratios = runs.collector.map((c, i) => c.points_per_s / Math.min(runs.broker[i]!.points_per_s, runs.influx[i]!.points_per_s));
+  const lower = median(runs.broker.map((b) => b.points_per_s)) < median(runs.influx.map((i) => i.points_per_s)) ? 'broker' : 'InfluxDB';
+  const r = median(ratios);
+  console.log(`\ncollector / lower ceiling (${lower}), per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${r.toFixed(2)} — budget ≥ 0.80: ${r >= 0.8 ? 'holds' : 'MISSED'}`);
+  const cpu = median(runs.collector.map((c) => c.cpu_per_1k));
+  console.log(`collector CPU: ${cpu.toFixed(3)} s per 1,000 reports → 11,300 stations at 10 s (1,130 reports/s) need ${(cpu * 1.13).toFixed(2)} of a core`);
+  console.log(`(${pointsPerReport} points and ${payloadBytes.toFixed(0)} payload bytes per report)`);
+}
+
+async function cleanup() {
+  for (const c of children) await stopChild(c);
+  await Promise.all([broker?.stop(), influx?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+runBench(main, cleanup);
