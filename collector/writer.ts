@@ -36,7 +36,7 @@ export interface WriterStats {
   refusedFull: number;
 }
 
-type Failure = { kind: 'retry'; message: string } | { kind: 'reject'; message: string } | { kind: 'no_database'; message: string };
+type Failure = { kind: 'retry' | 'auth' | 'reject' | 'no_database'; message: string };
 
 /** Classifies a write error: retry what can succeed later (network, 5xx, timeouts), reject what cannot (4xx). */
 export function classifyWriteError(err: unknown): Failure {
@@ -44,6 +44,9 @@ export function classifyWriteError(err: unknown): Failure {
   const message = String(e.message ?? err).slice(0, 500);
   const status = e.res?.statusCode;
   if (status === 404 || /database not found/i.test(message)) return { kind: 'no_database', message };
+  // A wrong password or a missing grant is the operator's to fix, not the data's fault: keep retrying (and say so
+  // loudly) rather than dead-letter and ack reports that the agents would then delete.
+  if (status === 401 || status === 403) return { kind: 'auth', message };
   if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return { kind: 'reject', message };
   return { kind: 'retry', message };
 }
@@ -187,7 +190,8 @@ export class BatchWriter {
         return;
       } else {
         this.stats.retries++;
-        this.deps.log.warn({ err: failure.message, retry_in_ms: delay, reports: batch.length }, 'InfluxDB write failed; retrying');
+        if (failure.kind === 'auth') this.deps.log.error({ err: failure.message, retry_in_ms: delay }, 'InfluxDB refused the credentials; check influx.username and password; retrying');
+        else this.deps.log.warn({ err: failure.message, retry_in_ms: delay, reports: batch.length }, 'InfluxDB write failed; retrying');
         if (this.stopped) return;
         await sleep(delay);
         delay = Math.min(delay * 2, 30_000);
