@@ -23,6 +23,19 @@ export interface AgentDeps {
   random?: () => number;
 }
 
+/** Below this, a measured clock offset is noise of the estimate (agent/clock.ts), not a wrong clock. */
+export const CLOCK_CORRECTION_MS = 2000;
+
+/**
+ * The measurement time to stamp: the station's clock, or, when that clock is known to be off by more than
+ * CLOCK_CORRECTION_MS, the collector's time. A PC with a wrong clock (a dead CMOS battery, a bad time zone) would
+ * otherwise file its reports hours away from when they were measured, or have them refused as stale; the report still
+ * carries the raw offset (`clock.offset_ms`), so the station is judged `clock`. Pure.
+ */
+export function stampTime(localNow: number, offsetMs: number | undefined): number {
+  return offsetMs !== undefined && Math.abs(offsetMs) >= CLOCK_CORRECTION_MS ? localNow - offsetMs : localNow;
+}
+
 /** Default per-attempt timeout: a probe must finish well inside its interval. */
 export function attemptTimeoutMs(intervalMs: number): number {
   return Math.min(3000, Math.max(200, Math.floor(intervalMs / 4)));
@@ -60,15 +73,15 @@ export class Agent {
   /** Measures everything once and returns the report (not committed, not sent). */
   async measure(seq = 0): Promise<Report> {
     const { cfg, deps } = this;
-    const ts = deps.now();
-    const deadline = AbortSignal.timeout(Math.floor(cfg.interval * 0.9));
     const sources = deps.sources ?? {};
+    const offset = sources.clockOffsetMs?.();
+    const ts = stampTime(deps.now(), offset);
+    const deadline = AbortSignal.timeout(Math.floor(cfg.interval * 0.9));
     const [probes, backlog, host] = await Promise.all([
       Promise.all(cfg.targets.map((t) => runTarget(t, cfg.interval, deadline, this.log))),
       sources.backlog ? sources.backlog(deadline) : Promise.resolve([]),
       sources.host ? sources.host().catch(() => ({})) : Promise.resolve({}),
     ]);
-    const offset = sources.clockOffsetMs?.();
     return {
       v: 1,
       station: cfg.station,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stampTime } from '../../agent/agent.js';
 import { ClockEstimator } from '../../agent/clock.js';
 
 describe('clock offset from acks', () => {
@@ -29,4 +30,13 @@ describe('clock offset from acks', () => {
     c.add(5000, 4000, 4500);
     expect(c.offsetMs(5000)).toBeUndefined();
   });
+});
+
+describe('measurement time stamped on a wrong clock', () => {
+  it.each([
+    ['no estimate yet', 1_000_000, undefined, 1_000_000],
+    ['noise of the estimate', 1_000_000, 800, 1_000_000],
+    ['10 minutes behind', 1_000_000, -600_000, 1_600_000],
+    ['an hour ahead', 5_000_000, 3_600_000, 1_400_000],
+  ])('%s', (_what, local, offset, expected) => expect(stampTime(local, offset)).toBe(expected));
 });
