@@ -171,7 +171,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
       for (const [station, seqs] of byStation) publishAck(station, { v: 1, stored: toRanges(seqs), rejected: [] });
     },
     onRejected: (r, reason) => {
-      deadLetters.keep({ reason: 'influx_refused', station: r.station, ...(r.seq !== undefined ? { seq: r.seq } : {}), detail: reason, payload: r.report });
+      deadLetters.keep({ reason: 'influx_refused', station: r.station, ...(r.seq !== undefined ? { seq: r.seq } : {}), detail: reason, payload: r.lines });
       log.error({ station: r.station, seq: r.seq, reason }, 'InfluxDB refused a report; kept in dead letters');
       if (r.seq !== undefined) publishAck(r.station, { v: 1, stored: [], rejected: [[r.seq, r.seq]] });
     },

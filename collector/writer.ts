@@ -10,8 +10,6 @@ export interface PendingReport {
   lines: string;
   /** How many points `lines` holds. */
   points: number;
-  /** The report itself, kept in the dead letters if InfluxDB refuses it for good. */
-  report: unknown;
 }
 
 export interface WriterDeps {
