@@ -111,11 +111,10 @@ export interface RunningEvaluator {
   stop(): Promise<void>;
 }
 
-/** Only the evaluator, for `linkwatch evaluator`: reads reports, writes verdicts; no broker connection. */
-export function startEvaluator(cfg: CollectorConfig, opts: CollectorOptions): RunningEvaluator {
-  const log = opts.log ?? createLogger({ level: cfg.log_level });
+/** The registry, reloaded when its file changes; a reload that fails keeps the previous one. */
+function liveRegistry(cfg: CollectorConfig, log: Logger): { current: () => ReadonlyMap<string, Station>; stop(): void } {
   let registry = loadRegistry(cfg.stations);
-  const registryWatch = watchRegistry(cfg.stations, {
+  const watch = watchRegistry(cfg.stations, {
     validate: (stations) => checkClasses(cfg, stations),
     onReload: (stations) => {
       registry = stations;
@@ -123,7 +122,15 @@ export function startEvaluator(cfg: CollectorConfig, opts: CollectorOptions): Ru
     },
     onError: (err) => log.error({ err: err.message, file: cfg.stations }, 'registry not reloaded; keeping the previous one'),
   });
-  const evaluator = newEvaluator(cfg, { ...opts, log, now: opts.now ?? Date.now }, () => registry);
+  return { current: () => registry, stop: () => watch.stop() };
+}
+
+/** Only the evaluator, for `linkwatch evaluator`: reads reports, writes verdicts; no broker connection. */
+export function startEvaluator(cfg: CollectorConfig, opts: CollectorOptions): RunningEvaluator {
+  const log = opts.log ?? createLogger({ level: cfg.log_level });
+  const registryWatch = liveRegistry(cfg, log);
+  const registry = registryWatch.current;
+  const evaluator = newEvaluator(cfg, { ...opts, log, now: opts.now ?? Date.now }, registry);
   evaluator.start();
   return {
     evaluator,
@@ -140,15 +147,8 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const now = opts.now ?? Date.now;
   const brokerPassword = readSecret({ file: cfg.broker.password_file, envName: 'LINKWATCH_BROKER_PASSWORD', key: 'broker.password_file', configFile: opts.configFile, log });
   const influxPassword = readSecret({ file: cfg.influx.password_file, envName: 'LINKWATCH_INFLUX_PASSWORD', key: 'influx.password_file', configFile: opts.configFile, log });
-  let registry = loadRegistry(cfg.stations);
-  const registryWatch = watchRegistry(cfg.stations, {
-    validate: (stations) => checkClasses(cfg, stations),
-    onReload: (stations) => {
-      registry = stations;
-      log.info({ stations: stations.size }, 'registry reloaded');
-    },
-    onError: (err) => log.error({ err: err.message, file: cfg.stations }, 'registry not reloaded; keeping the previous one'),
-  });
+  const registryWatch = liveRegistry(cfg, log);
+  const registry = registryWatch.current;
   const influx = influxClient(cfg.influx, influxPassword);
   const deadLetters = new DeadLetters(cfg.dead_letter.path, cfg.dead_letter.max_bytes, now);
   const ensureDatabase = async () => {
@@ -182,7 +182,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     writer,
     deadLetters,
     publishAck,
-    registry: () => registry,
+    registry,
     maxPayloadBytes: cfg.max_payload_bytes,
     retentionMs: cfg.influx.retention,
   });
@@ -221,10 +221,10 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   client.on('close', () => log.debug('broker connection closed'));
   client.on('message', (topic, payload) => ingest.handle(topic, payload));
   const evaluator = cfg.evaluator.enabled
-    ? newEvaluator(cfg, { ...opts, log, now }, () => registry, cfg.evaluator.username ? undefined : influx)
+    ? newEvaluator(cfg, { ...opts, log, now }, registry, cfg.evaluator.username ? undefined : influx)
     : undefined;
   evaluator?.start();
-  log.info({ stations: registry.size, database: cfg.influx.database }, 'collector started');
+  log.info({ stations: registry().size, database: cfg.influx.database }, 'collector started');
 
   return {
     ingest,
@@ -232,7 +232,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     deadLetters,
     client,
     influx,
-    registry: () => registry,
+    registry,
     ...(evaluator ? { evaluator } : {}),
     ...(embedded ? { broker: embedded } : {}),
     async stop() {
