@@ -15,10 +15,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { loadCollectorConfig, startCollector, type RunningCollector } from '../collector/main.js';
+import type { RunningCollector } from '../collector/main.js';
 import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
-import { silentLogger } from '../lib/log.js';
-import { arg, cpuSeconds, machineLine, median, memoryMb, sleep, writeRegistry, runBench } from './common.js';
+import { arg, cpuSeconds, machineLine, median, memoryMb, sleep, startBenchCollector, runBench } from './common.js';
 
 const MINUTES = arg('minutes', 3);
 const INTERVAL_S = arg('interval', 10);
@@ -60,20 +59,7 @@ async function main() {
   mkdirSync(backlogDir);
   for (let i = 0; i < 5; i++) writeFileSync(join(backlogDir, `HS_${i}.xml`), '<hs/>');
 
-  const registryFile = writeRegistry(join(dir, 'stations.csv'), [STATION]);
-  const collectorFile = join(dir, 'collector.yaml');
-  writeFileSync(
-    collectorFile,
-    YAML.stringify({
-      broker: { url: broker.url, client_id: 'collector-bench', shared: false },
-      influx: { url: influx.url, database: 'linkwatch' },
-      stations: registryFile,
-      dead_letter: { path: join(dir, 'dead-letter') },
-      log_level: 'silent',
-      evaluator: { enabled: false },
-    }),
-  );
-  collector = await startCollector(loadCollectorConfig(collectorFile), { configFile: collectorFile, log: silentLogger() });
+  collector = await startBenchCollector({ dir, brokerUrl: broker.url, influxUrl: influx.url, stations: [STATION] });
 
   const agentFile = join(dir, 'agent.yaml');
   writeFileSync(

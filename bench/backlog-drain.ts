@@ -16,13 +16,12 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import YAML from 'yaml';
 import { SqliteOutbox } from '../agent/outbox.js';
-import { loadCollectorConfig, startCollector, type RunningCollector } from '../collector/main.js';
+import type { RunningCollector } from '../collector/main.js';
 import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
-import { silentLogger } from '../lib/log.js';
 import { decodePayload } from '../protocol/codec.js';
 import { ackMessage, fromRanges } from '../protocol/report.js';
 import { topicFor } from '../protocol/topics.js';
-import { arg, machineLine, makeReport, prng, startCountingProxy, waitUntil, writeRegistry, type CountingProxy, runBench } from './common.js';
+import { arg, machineLine, makeReport, prng, startCountingProxy, waitUntil, startBenchCollector, type CountingProxy, runBench } from './common.js';
 
 const REPORTS = arg('reports', 8640);
 const RATE = arg('rate', 50);
@@ -42,20 +41,7 @@ async function main() {
   console.log(`backlog drain: ${REPORTS} reports in the outbox, backfill_rate ${RATE}/s, backfill_batch ${BATCH}`);
   console.log(`machine: ${machineLine()}`);
   [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
-  const registryFile = writeRegistry(join(dir, 'stations.csv'), [STATION]);
-  const collectorFile = join(dir, 'collector.yaml');
-  writeFileSync(
-    collectorFile,
-    YAML.stringify({
-      broker: { url: broker.url, client_id: 'collector-bench', shared: false },
-      influx: { url: influx.url, database: 'linkwatch' },
-      stations: registryFile,
-      dead_letter: { path: join(dir, 'dead-letter') },
-      log_level: 'silent',
-      evaluator: { enabled: false },
-    }),
-  );
-  collector = await startCollector(loadCollectorConfig(collectorFile), { configFile: collectorFile, log: silentLogger() });
+  collector = await startBenchCollector({ dir, brokerUrl: broker.url, influxUrl: influx.url, stations: [STATION] });
 
   // The outage: the last 24 h of reports, committed through the agent's own outbox.
   const outboxDir = join(dir, 'outbox');

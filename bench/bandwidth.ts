@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadAgentConfig, startAgent, type RunningAgent } from '../agent/main.js';
 import { SqliteOutbox } from '../agent/outbox.js';
-import { loadCollectorConfig, startCollector, type RunningCollector } from '../collector/main.js';
+import type { RunningCollector } from '../collector/main.js';
 import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
 import { silentLogger } from '../lib/log.js';
-import { arg, machineLine, makeReport, prng, startCountingProxy, waitUntil, writeRegistry, type CountingProxy, runBench } from './common.js';
+import { arg, machineLine, makeReport, prng, startCountingProxy, waitUntil, startBenchCollector, type CountingProxy, runBench } from './common.js';
 
 const LIVE_REPORTS = arg('live-reports', 30);
 const INTERVAL_S = arg('interval', 2);
@@ -129,20 +129,7 @@ async function main() {
   console.log(`machine: ${machineLine()}`);
   [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
   const stations = MODES.flatMap((m) => [`bw-live-${m.name}`, `bw-backfill-${m.name}`]);
-  const registryFile = writeRegistry(join(dir, 'stations.csv'), stations);
-  const collectorFile = join(dir, 'collector.yaml');
-  writeFileSync(
-    collectorFile,
-    YAML.stringify({
-      broker: { url: broker.url, client_id: 'collector-bench', shared: false },
-      influx: { url: influx.url, database: 'linkwatch', flush_interval: '200ms' },
-      stations: registryFile,
-      dead_letter: { path: join(dir, 'dead-letter') },
-      log_level: 'silent',
-      evaluator: { enabled: false },
-    }),
-  );
-  collector = await startCollector(loadCollectorConfig(collectorFile), { configFile: collectorFile, log: silentLogger() });
+  collector = await startBenchCollector({ dir, brokerUrl: broker.url, influxUrl: influx.url, stations: stations, flushInterval: '200ms' });
 
   const rows: string[] = [];
   const verdicts: string[] = [];

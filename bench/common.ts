@@ -3,6 +3,10 @@
  * /proc, and small statistics. Benchmarks print figures; they assert nothing about time.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { loadCollectorConfig, startCollector, type RunningCollector } from '../collector/main.js';
+import { silentLogger } from '../lib/log.js';
 import { report as reportSchema, type Report } from '../protocol/report.js';
 
 /** A deterministic PRNG (mulberry32), so every run sends the same reports. */
@@ -206,4 +210,28 @@ export function runBench(main: () => Promise<void>, cleanup: () => Promise<void>
       process.exitCode = 1;
     })
     .finally(clean);
+}
+
+/** The real collector, in-process, for a benchmark's stations; no evaluator (the benchmarks measure the data path). */
+export async function startBenchCollector(opts: {
+  dir: string;
+  brokerUrl: string;
+  influxUrl: string;
+  stations: readonly string[];
+  flushInterval?: string;
+}): Promise<RunningCollector> {
+  const registryFile = writeRegistry(join(opts.dir, 'stations.csv'), opts.stations);
+  const collectorFile = join(opts.dir, 'collector.yaml');
+  writeFileSync(
+    collectorFile,
+    YAML.stringify({
+      broker: { url: opts.brokerUrl, client_id: 'collector-bench', shared: false },
+      influx: { url: opts.influxUrl, database: 'linkwatch', ...(opts.flushInterval ? { flush_interval: opts.flushInterval } : {}) },
+      stations: registryFile,
+      dead_letter: { path: join(opts.dir, 'dead-letter') },
+      log_level: 'silent',
+      evaluator: { enabled: false },
+    }),
+  );
+  return startCollector(loadCollectorConfig(collectorFile), { configFile: collectorFile, log: silentLogger() });
 }

@@ -158,7 +158,9 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
 
   let client!: MqttClient;
   const publishAck = (station: string, ack: AckMessage) => {
-    client.publish(topicFor(station, 'ack'), JSON.stringify({ ...ack, t: now() }), { qos: 1 });
+    // Empty lists are left out: an ack crosses a station's small uplink once per report.
+    const body = { v: 1, ...(ack.stored.length > 0 ? { stored: ack.stored } : {}), ...(ack.rejected.length > 0 ? { rejected: ack.rejected } : {}), t: now() };
+    client.publish(topicFor(station, 'ack'), JSON.stringify(body), { qos: 1 });
   };
   const writer = new BatchWriter({
     influx,

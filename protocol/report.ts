@@ -111,7 +111,7 @@ export type EventMessage = z.infer<typeof eventMessage>;
  */
 export const ackMessage = z.object({
   v: z.literal(1),
-  stored: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])),
+  stored: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).default([]),
   rejected: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).default([]),
   /** The collector's clock (ms epoch) when it sent the ack, from which agents estimate their clock offset. */
   t: z.number().int().min(0).optional(),

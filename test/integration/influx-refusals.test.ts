@@ -42,7 +42,7 @@ describe('reports InfluxDB refuses', () => {
     await env.client.writePoints([{ measurement: 'probe', tags: { station: 'other' }, fields: { rtt_avg_ms: 'fast' }, timestamp: now - 60_000 }], { precision: 'ms' });
 
     const agent = await mqtt.connectAsync(env.mqtt.url, { protocolVersion: 5, clientId: STATION });
-    const acks: Array<{ stored: number[][]; rejected: number[][] }> = [];
+    const acks: Array<{ stored?: number[][]; rejected?: number[][] }> = [];
     agent.on('message', (_t, p) => acks.push(JSON.parse(p.toString())));
     await agent.subscribeAsync(`linkwatch/v1/${STATION}/ack`, { qos: 1 });
     // One batch: a report without RTT (it stores), one with (it conflicts).
@@ -51,8 +51,8 @@ describe('reports InfluxDB refuses', () => {
     await agent.publishAsync(`linkwatch/v1/${STATION}/report`, JSON.stringify([ok, report(2, now - 1000)]), { qos: 1 });
 
     await eventually('both reports answered', () => {
-      const stored = acks.flatMap((a) => a.stored.flat());
-      const rejected = acks.flatMap((a) => a.rejected.flat());
+      const stored = acks.flatMap((a) => (a.stored ?? []).flat());
+      const rejected = acks.flatMap((a) => (a.rejected ?? []).flat());
       return stored.includes(1) && rejected.includes(2);
     });
     await agent.endAsync();
@@ -72,13 +72,13 @@ describe('reports InfluxDB refuses', () => {
 
   it('quarantines a report stamped outside [now − retention, now + 5 min] and acks it as rejected', async () => {
     const agent = await mqtt.connectAsync(env.mqtt.url, { protocolVersion: 5, clientId: `${STATION}-2` });
-    const acks: Array<{ rejected: number[][] }> = [];
+    const acks: Array<{ rejected?: number[][] }> = [];
     agent.on('message', (_t, p) => acks.push(JSON.parse(p.toString())));
     await agent.subscribeAsync(`linkwatch/v1/${STATION}/ack`, { qos: 1 });
     const future = report(10, Date.now() + 3_600_000);
     const ancient = report(11, Date.now() - 500 * 86_400_000);
     await agent.publishAsync(`linkwatch/v1/${STATION}/report`, JSON.stringify([future, ancient]), { qos: 1 });
-    await eventually('rejections acked', () => acks.some((a) => a.rejected.some(([a1, b1]) => a1! <= 10 && b1! >= 11)));
+    await eventually('rejections acked', () => acks.some((a) => (a.rejected ?? []).some(([a1, b1]) => a1! <= 10 && b1! >= 11)));
     await agent.endAsync();
     expect(collector.deadLetters.counts.get('future_ts')).toBe(1);
     expect(collector.deadLetters.counts.get('stale_ts')).toBe(1);
