@@ -47,6 +47,8 @@ export const collectorConfigSchema = z.strictObject({
   /** Where rejected payloads and points are kept, with their reason, for inspection. */
   dead_letter: z.strictObject({ path: z.string().min(1), max_bytes: sizeBytes.prefault('100MB') }).prefault({ path: './dead-letter' }),
   max_payload_bytes: sizeBytes.prefault('256KB'),
+  /** How often the collector writes its own counters (the `collector` measurement). */
+  stats_interval: durationMs.prefault('10s'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Verdicts every period: health and incident points (docs/verdicts.md). */
   evaluator: evaluatorConfigSchema.prefault({}),

@@ -11,7 +11,7 @@ import { Ingest } from './collector.js';
 import { collectorConfigSchema, type CollectorConfig } from './config.js';
 import { DeadLetters } from './dead-letters.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
-import { INFLUX_SCHEMA } from './points.js';
+import { INFLUX_SCHEMA, pointToLine } from './points.js';
 import { loadRegistry, RegistryError, watchRegistry, type Station } from './registry.js';
 import { Evaluator, type Evaluation } from './evaluator.js';
 import { MaintenanceError, parseMaintenance } from './maintenance.js';
@@ -222,6 +222,17 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   client.on('error', (err) => log.warn({ err: err.message }, 'broker error'));
   client.on('close', () => log.debug('broker connection closed'));
   client.on('message', (topic, payload) => ingest.handle(topic, payload));
+  // The collector's own counters are data like the rest: rejections by reason, retries, what waits to be written.
+  const statsTimer = setInterval(() => {
+    const fields: Record<string, number> = {
+      messages: ingest.stats.messages, reports: ingest.stats.reports, rejected: ingest.stats.rejected,
+      batches: writer.stats.batches, points: writer.stats.points, retries: writer.stats.retries,
+      refused_full: writer.stats.refusedFull, pending_points: writer.pendingPoints(),
+    };
+    for (const [reason, n] of deadLetters.counts) fields[`rejected_${reason}`] = n;
+    writer.add({ station: '', lines: pointToLine({ measurement: 'collector', tags: { collector: cfg.broker.client_id }, fields, timestamp: now() }), points: 1 });
+  }, cfg.stats_interval);
+  statsTimer.unref();
   const evaluator = cfg.evaluator.enabled
     ? newEvaluator(cfg, { ...opts, log, now }, registry, cfg.evaluator.username ? undefined : influx)
     : undefined;
@@ -238,6 +249,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     ...(evaluator ? { evaluator } : {}),
     ...(embedded ? { broker: embedded } : {}),
     async stop() {
+      clearInterval(statsTimer);
       registryWatch.stop();
       await evaluator?.stop();
       // Whatever is not stored within a few seconds stays unacknowledged, and the agents send it again.
@@ -248,6 +260,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
       log.info({ ...ingest.stats, ...writer.stats }, 'collector stopped');
     },
     abort() {
+      clearInterval(statsTimer);
       registryWatch.stop();
       void evaluator?.stop();
       void writer.stop();

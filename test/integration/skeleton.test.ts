@@ -20,7 +20,7 @@ describe('walking skeleton: station → MQTT → collector → InfluxDB', () => 
       { id: 'bk-cho-moi-yen-dinh', name: 'Công an xã Yên Định', commune: 'Yên Định', district: 'Chợ Mới', isp: 'VNPT' },
       { id: 'bk-ba-be-nam-mau', name: 'Công an xã Nam Mẫu', commune: 'Nam Mẫu', district: 'Ba Bể', isp: 'Viettel' },
     ]);
-    const file = env.writeConfig('collector.yaml', env.collectorConfig());
+    const file = env.writeConfig('collector.yaml', env.collectorConfig({ stats_interval: '300ms' }));
     collector = await startCollector(loadCollectorConfig(file), { configFile: file, log: silentLogger() });
   });
 
@@ -121,6 +121,11 @@ describe('walking skeleton: station → MQTT → collector → InfluxDB', () => 
     await eventually('bad json counted', () => (collector.deadLetters.counts.get('bad_json') ?? 0) > before);
     expect(collector.deadLetters.counts.get('schema')).toBeGreaterThanOrEqual(1);
     await eventually('good report stored after the bad ones', () => hasSeq(env, 'bk-cho-moi-yen-dinh', 999_999));
+    // The counts are data too: the collector's own measurement carries them by reason.
+    await eventually('collector counters in InfluxDB', async () => {
+      const rows = await env.query<{ bad_json: number; schema: number }>('SELECT last(rejected_bad_json) AS bad_json, last(rejected_schema) AS schema FROM collector');
+      return rows[0] && rows[0].bad_json >= 1 && rows[0].schema >= 1;
+    });
   });
 });
 
