@@ -4,8 +4,9 @@
  * docs/influxdb-schema.md (collector measurements through `reportToPoints`, evaluator measurements by hand).
  * What the dashboards must show is computed here from the same script, independently of InfluxQL.
  */
-import { FieldType, type IPoint, type ISchemaOptions } from 'influx';
+import type { IPoint, ISchemaOptions } from 'influx';
 import { INFLUX_SCHEMA, reportToPoints } from '../../collector/points.js';
+import { VERDICT_SCHEMA } from '../../collector/verdict/points.js';
 import type { Station } from '../../collector/registry.js';
 import type { Report } from '../../protocol/report.js';
 
@@ -68,25 +69,8 @@ function stateAt(s: ScenarioStation, minute: number): Segment {
 
 const tagsOf = (s: Station) => ({ station: s.id, district: s.district, province: s.province, isp: s.isp });
 
-/** Field types of the evaluator's measurements (docs/influxdb-schema.md), so integers are written as integers. */
-export const EVALUATOR_SCHEMA: ISchemaOptions[] = [
-  {
-    measurement: 'health',
-    tags: ['station', 'district', 'province', 'isp'],
-    fields: {
-      state: FieldType.STRING, code: FieldType.INTEGER, cause: FieldType.STRING, since: FieldType.INTEGER,
-      lat: FieldType.FLOAT, lon: FieldType.FLOAT, name: FieldType.STRING, commune: FieldType.STRING,
-      circuit: FieldType.STRING, avail: FieldType.INTEGER, outage_start: FieldType.INTEGER, loss: FieldType.FLOAT,
-      rtt_ms: FieldType.FLOAT, last_seen: FieldType.INTEGER, sla_target: FieldType.FLOAT,
-    },
-  },
-  {
-    measurement: 'incident',
-    tags: ['scope', 'key'],
-    fields: { stations: FieldType.INTEGER, cause: FieldType.STRING, open: FieldType.BOOLEAN, since: FieldType.INTEGER },
-  },
-];
-export const SCHEMA: ISchemaOptions[] = [...INFLUX_SCHEMA, ...EVALUATOR_SCHEMA];
+/** The field types the collector and the evaluator write with, so integers are written as integers. */
+export const SCHEMA: ISchemaOptions[] = [...INFLUX_SCHEMA, ...VERDICT_SCHEMA];
 
 const isOutage = (st: StateName) => st === 'down' || st === 'offline';
 
