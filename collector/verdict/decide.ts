@@ -38,7 +38,8 @@ function runStart(obs: readonly Observation[], pred: (o: Observation) => boolean
 /**
  * Folds one observation in. Raise: the lowest level of the last `raise` cycles, if above the current level.
  * Clear: the worst level of the last `clear` cycles, if below it. Flapping: an ok station bad in at least
- * `flap_ratio` of the last `flap_window` cycles becomes degraded, and stays so until `clear` good cycles in a row.
+ * `flap_ratio` of the last `flap_window` cycles, in two separate runs or more, becomes degraded, and stays so until
+ * `clear` good cycles in a row.
  */
 export function evolve(h: Hysteresis, o: Observation, rules: Rules): Hysteresis {
   const recent = [...h.recent, o].slice(-windowOf(rules));
@@ -53,8 +54,12 @@ export function evolve(h: Hysteresis, o: Observation, rules: Rules): Hysteresis 
     return { level: worst, cause, since: runStart(recent, (x) => x.level <= worst), recent };
   }
   if (h.level === 0 && recent.length >= rules.flap_window) {
-    const bad = last(rules.flap_window).filter((x) => x.level > 0);
-    if (bad.length / rules.flap_window >= rules.flap_ratio) {
+    const window = last(rules.flap_window);
+    const bad = window.filter((x) => x.level > 0);
+    // Flapping means coming and going: the bad cycles must fall in two runs or more. One run is an outage that was
+    // raised and cleared on its own; without this, every clean recovery read as flapping for a few cycles.
+    const badRuns = window.filter((x, i) => x.level > 0 && (i === 0 || window[i - 1]!.level === 0)).length;
+    if (badRuns >= 2 && bad.length / rules.flap_window >= rules.flap_ratio) {
       return { level: 1, cause: bad[bad.length - 1]!.cause, since: bad[0]!.ts, recent };
     }
   }

@@ -86,6 +86,8 @@ describe('verdictFor: hysteresis, silence, last will, maintenance', () => {
     ['two bad cycles are not enough', '..xx...', ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']],
     ['ok only after 2 good cycles', 'xxx.x..', ['ok', 'ok', 'down', 'down', 'down', 'down', 'ok']],
     ['a flapping link is degraded, and stays so', '.x.x.x.x.x.x', ['ok', 'ok', 'ok', 'ok', 'ok', 'degraded', 'degraded', 'degraded', 'degraded', 'degraded', 'degraded', 'degraded']],
+    ['a clean recovery is ok, not flapping', 'xxxx......', ['ok', 'ok', 'down', 'down', 'down', 'ok', 'ok', 'ok', 'ok', 'ok']],
+    ['two outages close together are flapping', 'xxx..xx...', ['ok', 'ok', 'down', 'down', 'ok', 'degraded', 'degraded', 'degraded', 'ok', 'ok']],
     ['degraded after 3 degraded cycles', '.ddd..', ['ok', 'ok', 'ok', 'degraded', 'degraded', 'ok']],
     ['down clears to degraded when it improves partly', 'xxxdd', ['ok', 'ok', 'down', 'down', 'degraded']],
   ])('%s', (_, pattern, expected) => {
