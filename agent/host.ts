@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
+import { dirname, resolve } from 'node:path';
 import si from 'systeminformation';
 import type { HostSample } from '../protocol/report.js';
 import { operstateUp, siOperstate, type OperstateReader } from './sessions.js';
@@ -42,6 +43,21 @@ export interface HostVitalsDeps {
 }
 
 /**
+ * Free bytes on the disk holding `path`; a path not made yet (the outbox before its first report, `--once`) is asked
+ * of its nearest existing parent.
+ */
+export async function freeBytes(path: string): Promise<number | undefined> {
+  for (let p = resolve(path); ; p = dirname(p)) {
+    try {
+      const s = await statfs(p);
+      return s.bavail * s.bsize;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(p) === p) return undefined;
+    }
+  }
+}
+
+/**
  * Host vitals, cheaply: CPU from `os.cpus()` deltas, memory from `os`, free disk from one statfs, uptime from `os`;
  * systeminformation only for the default interface (cached) and its operstate, which on Linux is one sysfs read.
  * Measured on the CI box: about 1 ms of CPU per sample. `si.networkInterfaces()` is avoided (about 140 ms and child
@@ -73,7 +89,7 @@ export class HostVitals {
     }
     const cpu = this.lastCpuPct;
     const mem = memUsedPct(os.totalmem(), os.freemem());
-    const disk = await statfs(this.deps.diskPath).then((s) => s.bavail * s.bsize, () => undefined);
+    const disk = await freeBytes(this.deps.diskPath);
     const iface = await this.ifaceName();
     let ifaceUp: boolean | undefined;
     if (iface) {

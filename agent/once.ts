@@ -41,6 +41,8 @@ export async function measureOnce(cfg: AgentConfig, deps: { log: Logger; sources
 }
 
 const fmt = (v: number | undefined, digits = 1) => (v === undefined ? '-' : v.toFixed(digits));
+// Loopback and LAN round trips are well under a millisecond: RTTs below 1 ms get two decimals.
+const rtt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(v < 1 ? 2 : 1));
 
 /** A report as a table a technician reads on site. */
 export function formatReport(r: Report): string {
@@ -49,7 +51,7 @@ export function formatReport(r: Report): string {
     rows.push([
       p.target, p.role, p.kind,
       p.ok ? 'ok' : (p.error ?? 'fail') + (p.status ? ` ${p.status}` : ''),
-      fmt(p.loss * 100, 0), fmt(p.rtt_avg_ms), fmt(p.rtt_p95_ms), fmt(p.jitter_ms),
+      fmt(p.loss * 100, 0), rtt(p.rtt_avg_ms), rtt(p.rtt_p95_ms), rtt(p.jitter_ms),
     ]);
   }
   const parts = [`station ${r.station}  at ${new Date(r.ts).toISOString()}`, table(rows)];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { GatewayResolver } from '../../agent/gateway.js';
-import { HostVitals } from '../../agent/host.js';
+import { freeBytes, HostVitals } from '../../agent/host.js';
 import { formatReport } from '../../agent/once.js';
 import { withGateway } from '../../agent/probes/index.js';
 import { tcpProbe, tcpTarget } from '../../agent/probes/tcp.js';
@@ -92,5 +92,13 @@ describe('--once table', () => {
     expect(out).toMatch(/queue-api\s+-\s+-\s+-\s+ECONNREFUSED/);
     expect(out).toContain('disk free 41.2 GB');
     expect(out).toContain('iface Ethernet up');
+  });
+});
+
+describe('free disk space', () => {
+  it('asks the nearest existing parent of a path not made yet', async () => {
+    const free = await freeBytes(join(tmpdir(), 'lw-not-made-yet', 'outbox'));
+    expect(free).toBeGreaterThan(0);
+    expect(free).toBe(await freeBytes(tmpdir()));
   });
 });
