@@ -220,6 +220,6 @@ describe('fuzz: the collector under hostile input', () => {
     expect(keys.map((k) => k.tagKey).sort()).toEqual(['district', 'isp', 'kind', 'province', 'role', 'station', 'target']);
     const measurements = await env.query<{ name: string }>('SHOW MEASUREMENTS');
     expect(measurements.map((m) => m.name).sort()).toEqual(expect.arrayContaining(['probe', 'report']));
-    expect(measurements.map((m) => m.name).every((n) => ['probe', 'report', 'host', 'session', 'backlog', 'status', 'event', 'health', 'incident'].includes(n))).toBe(true);
+    expect(measurements.map((m) => m.name).every((n) => ['probe', 'report', 'host', 'session', 'backlog', 'status', 'event', 'health', 'incident', 'collector'].includes(n))).toBe(true);
   });
 });
