@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationMs } from '../../lib/config-file.js';
 import { summarizeRtts } from '../stats.js';
-import { monotonicMs, sleep, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
+import { monotonicMs, repeatAttempts, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
 
 export const DNS_RECORDS = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT', 'SRV', 'PTR', 'SOA', 'CAA', 'NAPTR'] as const;
 
@@ -54,12 +54,7 @@ type Attempt = { ok: true; ms: number; answers: number } | { ok: false; ms: numb
 
 export async function runDns(opts: DnsTarget, ctx: ProbeContext): Promise<ProbeResult> {
   const timeoutMs = opts.timeout ?? ctx.timeoutMs;
-  const rtts: number[] = [];
-  let last: Attempt | undefined;
-  let sent = 0;
-  for (let i = 0; i < opts.count && !ctx.signal.aborted; i++) {
-    if (i > 0) await sleep(opts.spacing, ctx.signal);
-    sent++;
+  const resolveOnce = async (): Promise<Attempt> => {
     // One try, our timeout: c-ares would otherwise retry 4 times with growing timeouts and blur the figure.
     const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
     if (opts.server) resolver.setServers([opts.server]);
@@ -68,15 +63,14 @@ export async function runDns(opts: DnsTarget, ctx: ProbeContext): Promise<ProbeR
     const start = monotonicMs();
     try {
       const answer: unknown = await resolver.resolve(opts.query, opts.record);
-      const ms = monotonicMs() - start;
-      last = { ok: true, ms, answers: Array.isArray(answer) ? answer.length : 1 };
-      rtts.push(ms);
+      return { ok: true, ms: monotonicMs() - start, answers: Array.isArray(answer) ? answer.length : 1 };
     } catch (err) {
-      last = { ok: false, ms: monotonicMs() - start, code: (err as NodeJS.ErrnoException).code ?? 'error' };
+      return { ok: false, ms: monotonicMs() - start, code: (err as NodeJS.ErrnoException).code ?? 'error' };
     } finally {
       ctx.signal.removeEventListener('abort', cancel);
     }
-  }
+  };
+  const { rtts, sent, last } = await repeatAttempts(opts.count, opts.spacing, ctx.signal, resolveOnce, (a) => (a.ok ? a.ms : undefined));
   const summary = summarizeRtts(rtts, sent);
   if (last?.ok) return { ...summary, ok: true, status: 0, detail: `NOERROR ${last.answers} ${opts.record}` };
   if (!last) return { ...summary, ok: false, error: 'timeout', detail: 'not attempted before the deadline' };

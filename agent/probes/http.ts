@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { durationMs } from '../../lib/config-file.js';
 import { summarizeRtts } from '../stats.js';
 import { certDaysOf, readCa, sniFor, verifyErrorOf, watchPhases } from './tls.js';
-import { classifySocketError, monotonicMs, sleep, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
+import { classifySocketError, monotonicMs, repeatAttempts, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
 
 /** Parses `200-399`, `200`, `200,204,301-302` or a list of those into inclusive ranges. Pure. */
 export function parseStatusRanges(spec: string | number | ReadonlyArray<string | number>): Array<[number, number]> {
@@ -130,19 +130,12 @@ export function httpAttempt(
 export async function runHttp(opts: HttpTarget, ctx: ProbeContext, now: () => number = Date.now): Promise<ProbeResult> {
   const { ca, error: caError } = readCa(opts.ca);
   if (caError) return { ok: false, sent: 0, received: 0, loss: 1, error: 'error', detail: caError };
-  const rtts: number[] = [];
-  let last: HttpAttempt | undefined;
-  let good: Extract<HttpAttempt, { ok: true }> | undefined;
-  let sent = 0;
-  for (let i = 0; i < opts.count && !ctx.signal.aborted; i++) {
-    if (i > 0) await sleep(opts.spacing, ctx.signal);
-    sent++;
-    last = await httpAttempt({ url: opts.url, method: opts.method, ...(ca ? { ca } : {}), insecure: opts.insecure, timeoutMs: opts.timeout ?? ctx.timeoutMs, signal: ctx.signal }, now);
-    if (last.ok) {
-      good = last;
-      rtts.push(last.totalMs);
-    }
-  }
+  const { rtts, sent, last, good: goodAttempt } = await repeatAttempts(
+    opts.count, opts.spacing, ctx.signal,
+    () => httpAttempt({ url: opts.url, method: opts.method, ...(ca ? { ca } : {}), insecure: opts.insecure, timeoutMs: opts.timeout ?? ctx.timeoutMs, signal: ctx.signal }, now),
+    (a) => (a.ok ? a.totalMs : undefined),
+  );
+  const good = goodAttempt?.ok ? goodAttempt : undefined;
   const summary = summarizeRtts(rtts, sent);
   if (!good) {
     const failure = last && !last.ok ? last : { error: 'timeout' as const, detail: 'not attempted before the deadline' };

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { z } from 'zod';
 import { durationMs } from '../../lib/config-file.js';
 import { summarizeRtts } from '../stats.js';
-import { classifySocketError, monotonicMs, sleep, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
+import { classifySocketError, monotonicMs, repeatAttempts, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
 
 export const tcpTarget = z.strictObject({
   ...targetBase,
@@ -37,15 +37,11 @@ export function tcpConnect(host: string, port: number, timeoutMs: number, signal
 export const tcpProbe: ProbeKindDef<typeof tcpTarget> = {
   schema: tcpTarget,
   async run(opts: TcpTarget, ctx: ProbeContext): Promise<ProbeResult> {
-    const rtts: number[] = [];
-    let last: Attempt | undefined;
-    let sent = 0;
-    for (let i = 0; i < opts.count && !ctx.signal.aborted; i++) {
-      if (i > 0) await sleep(opts.spacing, ctx.signal);
-      sent++;
-      last = await tcpConnect(opts.host, opts.port, opts.timeout ?? ctx.timeoutMs, ctx.signal);
-      if (last.ok) rtts.push(last.ms);
-    }
+    const { rtts, sent, last } = await repeatAttempts(
+      opts.count, opts.spacing, ctx.signal,
+      () => tcpConnect(opts.host, opts.port, opts.timeout ?? ctx.timeoutMs, ctx.signal),
+      (a) => (a.ok ? a.ms : undefined),
+    );
     const summary = summarizeRtts(rtts, sent);
     const failure = last && !last.ok ? last : undefined;
     return {

@@ -4,7 +4,7 @@ import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { z } from 'zod';
 import { durationMs } from '../../lib/config-file.js';
 import { summarizeRtts } from '../stats.js';
-import { classifySocketError, monotonicMs, sleep, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
+import { classifySocketError, monotonicMs, repeatAttempts, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
 
 export const tlsTarget = z.strictObject({
   ...targetBase,
@@ -118,19 +118,12 @@ export function tlsHandshake(
 export async function runTls(opts: TlsTarget, ctx: ProbeContext, now: () => number = Date.now): Promise<ProbeResult> {
   const { ca, error: caError } = readCa(opts.ca);
   if (caError) return { ok: false, sent: 0, received: 0, loss: 1, error: 'error', detail: caError };
-  const rtts: number[] = [];
-  let last: Handshake | undefined;
-  let good: Extract<Handshake, { ok: true }> | undefined;
-  let sent = 0;
-  for (let i = 0; i < opts.count && !ctx.signal.aborted; i++) {
-    if (i > 0) await sleep(opts.spacing, ctx.signal);
-    sent++;
-    last = await tlsHandshake({ host: opts.host, port: opts.port, ...(opts.servername ? { servername: opts.servername } : {}), ...(ca ? { ca } : {}), timeoutMs: opts.timeout ?? ctx.timeoutMs, signal: ctx.signal }, now);
-    if (last.ok) {
-      good = last;
-      rtts.push(last.connectMs + last.tlsMs);
-    }
-  }
+  const { rtts, sent, last, good: goodAttempt } = await repeatAttempts(
+    opts.count, opts.spacing, ctx.signal,
+    () => tlsHandshake({ host: opts.host, port: opts.port, ...(opts.servername ? { servername: opts.servername } : {}), ...(ca ? { ca } : {}), timeoutMs: opts.timeout ?? ctx.timeoutMs, signal: ctx.signal }, now),
+    (a) => (a.ok ? a.connectMs + a.tlsMs : undefined),
+  );
+  const good = goodAttempt?.ok ? goodAttempt : undefined;
   const summary = summarizeRtts(rtts, sent);
   if (!good) {
     const failure = last && !last.ok ? last : { error: 'timeout' as const, detail: 'not attempted before the deadline' };

@@ -46,6 +46,40 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/** What a series of attempts gave: how many were sent, the RTT of each success, the last attempt and success. */
+export interface AttemptSeries<A> {
+  sent: number;
+  rtts: number[];
+  last?: A;
+  good?: A;
+}
+
+/**
+ * Makes up to `count` attempts `spacingMs` apart, stopping when the cycle's deadline aborts `signal`. `rttOf` gives an
+ * attempt's round-trip time, or undefined when it failed.
+ */
+export async function repeatAttempts<A>(
+  count: number,
+  spacingMs: number,
+  signal: AbortSignal,
+  attempt: () => Promise<A>,
+  rttOf: (a: A) => number | undefined,
+): Promise<AttemptSeries<A>> {
+  const series: AttemptSeries<A> = { sent: 0, rtts: [] };
+  for (let i = 0; i < count && !signal.aborted; i++) {
+    if (i > 0) await sleep(spacingMs, signal);
+    series.sent++;
+    const a = await attempt();
+    series.last = a;
+    const rtt = rttOf(a);
+    if (rtt !== undefined) {
+      series.rtts.push(rtt);
+      series.good = a;
+    }
+  }
+  return series;
+}
+
 /** Maps a Node socket error code to a probe error. */
 export function classifySocketError(err: NodeJS.ErrnoException): ProbeSample['error'] {
   switch (err.code) {
