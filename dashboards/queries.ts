@@ -66,6 +66,14 @@ export function stationsNotOkOverTime(minCode: number, maxCode: number, as: stri
 
 const SLA_VARS = ['province', 'district', 'isp'] as const;
 
+/** The figures of an SLA row, per station or per ISP, after its availability (maintenance excluded): outages, p95 latency, loss. */
+const AVAILABILITY = '100 * mean("avail") AS "availability"';
+const SLA_FIGURES = [
+  agg('count', 'outage_start', 'outages'),
+  agg('percentile', 'rtt_ms', 'rtt_p95_ms', 95),
+  '100 * mean("loss") AS "loss_pct"',
+] as const;
+
 /**
  * Per station (= per circuit): availability with maintenance excluded (`avail` is absent there), the margin to its
  * target, outage count, p95 latency and mean loss, plus the registry fields a partner needs in the export.
@@ -75,11 +83,9 @@ export function slaPerStation(): Select {
     agg('last', 'name'),
     agg('last', 'circuit'),
     agg('last', 'sla_target'),
-    '100 * mean("avail") AS "availability"',
+    AVAILABILITY,
     '100 * mean("avail") - last("sla_target") AS "margin"',
-    agg('count', 'outage_start', 'outages'),
-    agg('percentile', 'rtt_ms', 'rtt_p95_ms', 95),
-    '100 * mean("loss") AS "loss_pct"',
+    ...SLA_FIGURES,
   )
     .from('health')
     .whereVars(...SLA_VARS)
@@ -104,12 +110,7 @@ export function downtimePerStation(): Select {
 
 /** Per ISP: availability, outages, p95 latency, loss. */
 export function slaPerIsp(): Select {
-  return select(
-    '100 * mean("avail") AS "availability"',
-    agg('count', 'outage_start', 'outages'),
-    agg('percentile', 'rtt_ms', 'rtt_p95_ms', 95),
-    '100 * mean("loss") AS "loss_pct"',
-  )
+  return select(AVAILABILITY, ...SLA_FIGURES)
     .from('health')
     .whereVars(...SLA_VARS)
     .groupBy('isp');

@@ -4,21 +4,14 @@
  */
 import { alignColumns, displayWidth } from '../../lib/text.js';
 import type { Incident } from './incidents.js';
-import type { Cause, State } from './types.js';
+import type { State, Verdict } from './types.js';
 
 /** One row of the status table: a verdict with where the station is. */
-export interface StatusRow {
-  station: string;
+export interface StatusRow extends Omit<Verdict, 'outage_start'> {
   name?: string;
   commune: string;
   district: string;
   isp: string;
-  state: State;
-  cause: Cause;
-  since: number;
-  last_seen?: number;
-  loss?: number;
-  rtt_ms?: number;
 }
 
 // Offline first (nothing known, maybe no power), then down, degraded, and planned work last.
