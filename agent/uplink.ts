@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { brokerTlsOptions } from '../lib/broker.js';
+import { brokerTlsOptions, superviseConnection, type ConnectionSupervisor } from '../lib/broker.js';
 import type { Logger } from '../lib/log.js';
 import { encodeJsonText } from '../protocol/codec.js';
 import { ackMessage, fromRanges, type EventMessage } from '../protocol/report.js';
@@ -31,6 +31,7 @@ export interface UplinkStats {
  */
 export class Uplink {
   private client: MqttClient | undefined;
+  private supervisor: ConnectionSupervisor | undefined;
   private timer: NodeJS.Timeout | undefined;
   private wasConnected = false;
   private readonly heldEvents: EventMessage[] = [];
@@ -64,8 +65,11 @@ export class Uplink {
       ...(this.deps.password !== undefined ? { password: this.deps.password } : {}),
       clean: false,
       keepalive: Math.max(5, Math.round(broker.keepalive / 1000)),
-      // Spread reconnects so a province of agents does not hammer a restarted broker in lockstep.
-      reconnectPeriod: 1000 + Math.floor(Math.random() * 2000),
+      // Retries are superviseConnection's: jittered exponential backoff, so a province of agents does not hammer a
+      // restarted broker in lockstep.
+      reconnectPeriod: 0,
+      // The ack subscription is made on every connect below, whatever the broker says it remembers.
+      resubscribe: false,
       connectTimeout: 15_000,
       ...(v5 ? { properties: { sessionExpiryInterval: 86_400 } } : {}),
       will: {
@@ -78,6 +82,7 @@ export class Uplink {
     };
     const client = mqtt.connect(broker.url, opts);
     this.client = client;
+    this.supervisor = superviseConnection(client, { min_ms: broker.reconnect_min, max_ms: broker.reconnect_max, log: this.deps.log });
     client.on('connect', (ack) => {
       this.stats.connects++;
       this.wasConnected = true;
@@ -90,14 +95,13 @@ export class Uplink {
       this.flushEvents();
     });
     client.on('close', () => {
+      // superviseConnection logs the loss (one line per failed attempt) and reconnects.
       if (this.wasConnected) {
         this.wasConnected = false;
         this.stats.drops++;
-        this.deps.log.warn('broker connection lost');
         this.onDrop?.();
       }
     });
-    client.on('error', (err) => this.deps.log.warn({ err: err.message }, 'broker error'));
     client.on('message', (topic, payload) => {
       if (topic === this.topics.ack) this.handleAck(payload);
     });
@@ -107,6 +111,7 @@ export class Uplink {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.supervisor?.stop();
     const client = this.client;
     this.client = undefined;
     if (!client) return;

@@ -9,7 +9,7 @@
  */
 import { pbkdf2Sync, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { STATION_ID } from '../protocol/report.js';
-import { SHARED_GROUP, TOPIC_ROOT } from '../protocol/topics.js';
+import { CANARY_TOPIC, SHARED_GROUP, TOPIC_ROOT } from '../protocol/topics.js';
 
 /** The usernames the collectors connect with by default; each collector needs its own (username = client id). */
 export const DEFAULT_COLLECTORS: readonly string[] = ['collector'];
@@ -33,7 +33,7 @@ export const COLLECTOR_READS: readonly string[] = [
   `${TOPIC_ROOT}/+/event`,
   `$share/${SHARED_GROUP}/${TOPIC_ROOT}/+/event`,
 ];
-export const COLLECTOR_WRITES: readonly string[] = [`${TOPIC_ROOT}/+/ack`];
+export const COLLECTOR_WRITES: readonly string[] = [`${TOPIC_ROOT}/+/ack`, CANARY_TOPIC];
 
 /**
  * Whether `username` may publish to `topic` or subscribe to the filter `topic`. Unknown, empty and wildcard-bearing
@@ -87,7 +87,7 @@ export function mosquittoAcl(collectors: Iterable<string> = DEFAULT_COLLECTORS):
   lines.push(`pattern read ${TOPIC_ROOT}/%u/ack`);
   for (const user of collectors) {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(user)) throw new Error(`collector username "${user}" must match [A-Za-z0-9._-]{1,64}`);
-    lines.push('', `# collector: reads reports, status and events of every station, writes acks`, `user ${user}`);
+    lines.push('', `# collector: reads reports, status and events of every station, writes acks and its canary (collector/watchdog.ts)`, `user ${user}`);
     for (const t of COLLECTOR_READS) lines.push(`topic read ${t}`);
     for (const t of COLLECTOR_WRITES) lines.push(`topic write ${t}`);
   }

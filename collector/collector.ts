@@ -91,7 +91,7 @@ export class Ingest {
       const { lines, points } = reportToLines(r, registered, now);
       // The parsed report is not kept: holding thousands of them until the write made them outlive the young
       // generation, and the collector spent a fifth of its time in GC. The lines say what was refused, if it comes to that.
-      const pending: PendingReport = { station, seq: r.seq, lines, points };
+      const pending: PendingReport = { station, seq: r.seq, lines, points, received: now };
       if (!this.deps.writer.add(pending)) {
         // Not acked, so the agent keeps it and sends it again later.
         this.stats.rejected++;

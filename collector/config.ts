@@ -4,6 +4,8 @@ import { brokerAuthFields } from '../lib/broker.js';
 import { durationMs, sizeBytes } from '../lib/config-file.js';
 import { embeddedBrokerSchema } from './embedded-broker.js';
 import { evaluatorConfigSchema } from './evaluator.js';
+import { httpConfigSchema } from './self-health.js';
+import { watchdogConfigSchema } from './watchdog.js';
 import { verdictsConfigSchema } from './verdict/rules.js';
 
 export const collectorConfigSchema = z.strictObject({
@@ -50,6 +52,10 @@ export const collectorConfigSchema = z.strictObject({
   /** How often the collector writes its own counters (the `collector` measurement). */
   stats_interval: durationMs.prefault('10s'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `/healthz` and `/metrics` (Prometheus) of the collector itself, served without InfluxDB. */
+  http: httpConfigSchema.prefault({}),
+  /** The canary that proves the broker still delivers reports to this collector (collector/watchdog.ts). */
+  watchdog: watchdogConfigSchema.prefault({}),
   /** Verdicts every period: health and incident points (docs/verdicts.md). */
   evaluator: evaluatorConfigSchema.prefault({}),
   /** Thresholds, SLA classes, anti-flap rules and maintenance windows of the verdicts (docs/verdicts.md). */

@@ -14,6 +14,7 @@ import type { Station } from './registry.js';
 import { verdictFor } from './verdict/decide.js';
 import { candidateChunks, firstStaleSilent, needsDelete, replayVerdicts, revisionsOf, summarizeRevisions, type StoredHealth } from './verdict/revise.js';
 import { groupIncidents, type Incident, type PlacedVerdict, type Scope } from './verdict/incidents.js';
+import { pipelineState, type CollectorPoint } from './verdict/pipeline.js';
 import { alignTime, healthPoint, incidentPoint, VERDICT_SCHEMA } from './verdict/points.js';
 import { rulesOf, thresholdsFor, type VerdictsConfig } from './verdict/rules.js';
 import type { Cause, Cycle, PreviousHealth, State } from './verdict/types.js';
@@ -54,6 +55,8 @@ export interface EvaluatorDeps {
   verdicts: VerdictsConfig;
   /** Called after each evaluation was written (the demo prints it). */
   onEvaluated?: (e: Evaluation) => void;
+  /** How often collectors write their `collector` point; three missed ones mean they stopped (verdict/pipeline.ts). */
+  collectorStatsMs?: number;
 }
 
 /** The outcome of one evaluation. */
@@ -174,6 +177,7 @@ export class Evaluator {
       }
     }
     const data = await this.read(at);
+    const pipeline = pipelineState(data.collectors, at, 3 * (this.deps.collectorStatsMs ?? 10_000) + this.deps.evaluator.settle);
     const rules = rulesOf(this.deps.verdicts);
     const verdicts: Evaluation['verdicts'] = [];
     for (const s of registry.values()) {
@@ -194,7 +198,9 @@ export class Evaluator {
         thresholdsFor(this.deps.verdicts, s.sla_class),
         rules,
       );
-      verdicts.push({ ...v, district: s.district, isp: s.isp, province: s.province, name: s.name, commune: s.commune });
+      // Unheard while no collector hears the broker: the province's server is at fault, not the station.
+      const cause = pipeline.ok === false && v.cause === 'silent' ? 'pipeline' : v.cause;
+      verdicts.push({ ...v, cause, district: s.district, isp: s.isp, province: s.province, name: s.name, commune: s.commune });
     }
     const incidents = groupIncidents(verdicts, rules.incident_min_stations, data.prevIncidents);
     const points: IPoint[] = [];
@@ -203,6 +209,7 @@ export class Evaluator {
     if (points.length > 0) await this.deps.influx.writePoints(points, { precision: 'ms' });
     this.stats.evaluations++;
     this.stats.last_ms = Date.now() - started;
+    if (pipeline.ok === false) this.deps.log.error({ reason: pipeline.reason, at: iso(at) }, 'no collector hears the broker: stations are unheard, not down');
     const evaluation = { at, verdicts, incidents };
     this.deps.onEvaluated?.(evaluation);
     return evaluation;
@@ -239,7 +246,7 @@ export class Evaluator {
     const [lateRows, silentRows] = (await this.deps.influx.query(
       [
         `SELECT count("seq") AS "n" FROM "report" WHERE ${filter}"delay_ms" > ${settle} AND ${range} GROUP BY "station", time(${CHUNK}ms) fill(none)`,
-        `SELECT count("code") AS "n" FROM "health" WHERE ${filter}"cause" = 'silent' AND ${range} GROUP BY "station", time(${CHUNK}ms) fill(none)`,
+        `SELECT count("code") AS "n" FROM "health" WHERE ${filter}("cause" = 'silent' OR "cause" = 'pipeline') AND ${range} GROUP BY "station", time(${CHUNK}ms) fill(none)`,
       ],
       { precision: 'ms' },
     )) as unknown as Row[][];
@@ -267,7 +274,7 @@ export class Evaluator {
         const end = Math.min(c + 2 * CHUNK, at);
         const [points, reports] = (await this.deps.influx.query(
           [
-            `SELECT "last_seen" FROM "health" WHERE "station" = ${quote(station)} AND "cause" = 'silent' AND time >= ${Math.max(c, from + 1)}ms AND time < ${end}ms`,
+            `SELECT "last_seen" FROM "health" WHERE "station" = ${quote(station)} AND ("cause" = 'silent' OR "cause" = 'pipeline') AND time >= ${Math.max(c, from + 1)}ms AND time < ${end}ms`,
             `SELECT "seq" FROM "report" WHERE "station" = ${quote(station)} AND time >= ${c}ms AND time < ${end}ms`,
           ],
           { precision: 'ms' },
@@ -359,7 +366,7 @@ export class Evaluator {
   private async read(at: number) {
     const from = at - this.lookbackMs;
     const window = `time > ${from}ms AND time <= ${at}ms`;
-    const [reports, probes, sessions, backlogs, lastSeen, status, prevHealth, prevIncidents] = (await this.deps.influx.query(
+    const [reports, probes, sessions, backlogs, lastSeen, status, prevHealth, prevIncidents, collectors] = (await this.deps.influx.query(
       [
         `SELECT "interval_s", "clock_offset_ms" FROM "report" WHERE ${window} GROUP BY "station"`,
         `SELECT "ok", "loss", "rtt_avg_ms", "jitter_ms" FROM "probe" WHERE ${window} GROUP BY "station", "role", "target"`,
@@ -369,6 +376,7 @@ export class Evaluator {
         `SELECT last("state") AS "state" FROM "status" WHERE time > ${at - MONTH}ms AND time <= ${at}ms GROUP BY "station"`,
         `SELECT "state", "cause", "since" FROM "health" WHERE time >= ${at - DAY}ms AND time < ${at}ms GROUP BY "station" ORDER BY time DESC LIMIT 1`,
         `SELECT "stations", "cause", "open", "since" FROM "incident" WHERE time >= ${at - DAY}ms AND time < ${at}ms GROUP BY "scope", "key" ORDER BY time DESC LIMIT 1`,
+        `SELECT "connected", "deaf" FROM "collector" WHERE time > ${at - 3_600_000}ms AND time <= ${at}ms GROUP BY "collector" ORDER BY time DESC LIMIT 1`,
       ],
       { precision: 'ms' },
     )) as unknown as Row[][];
@@ -381,6 +389,7 @@ export class Evaluator {
       prevIncidents: prevIncidents!.map((r): Incident => ({
         scope: r.scope as Scope, key: String(r.key), cause: r.cause as Cause, stations: num(r.stations) ?? 0, open: r.open === true, since: num(r.since) ?? ms(r.time), members: [],
       })),
+      collectors: collectors!.map((r): CollectorPoint => ({ collector: String(r.collector), ts: ms(r.time), connected: num(r.connected), deaf: num(r.deaf) })),
     };
   }
 

@@ -4,9 +4,9 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ConfigError, loadConfigFile } from '../lib/config-file.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { readSecret } from '../lib/secrets.js';
-import { brokerTlsOptions, checkBrokerFiles } from '../lib/broker.js';
+import { brokerTlsOptions, checkBrokerFiles, superviseConnection } from '../lib/broker.js';
 import { toRanges, type AckMessage } from '../protocol/report.js';
-import { eventFilter, reportFilter, statusFilter, topicFor } from '../protocol/topics.js';
+import { CANARY_TOPIC, eventFilter, reportFilter, statusFilter, topicFor } from '../protocol/topics.js';
 import { Ingest } from './collector.js';
 import { collectorConfigSchema, type CollectorConfig } from './config.js';
 import { DeadLetters } from './dead-letters.js';
@@ -17,6 +17,8 @@ import { Evaluator, type Evaluation } from './evaluator.js';
 import { MaintenanceError, parseMaintenance } from './maintenance.js';
 import { unknownClasses } from './verdict/rules.js';
 import { BatchWriter } from './writer.js';
+import { startSelfHealth, type SelfHealth } from './self-health.js';
+import { PipelineWatchdog } from './watchdog.js';
 
 /** Loads and checks a collector config and its registry: problems name their key, before any network I/O. */
 export function loadCollectorConfig(file: string): CollectorConfig {
@@ -72,6 +74,9 @@ export interface RunningCollector {
   broker?: EmbeddedBroker;
   /** Present when `evaluator.enabled`. */
   evaluator?: Evaluator;
+  watchdog: PipelineWatchdog;
+  /** `/healthz` and `/metrics`. */
+  http: SelfHealth;
   stop(): Promise<void>;
   /** kill -9 in-process: drop the connection without a clean disconnect, write nothing more. */
   abort(): void;
@@ -102,7 +107,7 @@ function newEvaluator(cfg: CollectorConfig, opts: CollectorOptions & { log: Logg
   );
   return new Evaluator({
     influx, database: cfg.influx.database, log: opts.log.child({ component: 'evaluator' }), now: opts.now, registry,
-    evaluator: cfg.evaluator, verdicts: cfg.verdicts, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
+    evaluator: cfg.evaluator, verdicts: cfg.verdicts, collectorStatsMs: cfg.stats_interval, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
   });
 }
 
@@ -157,6 +162,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   await ensureDatabase().catch((err) => log.warn({ err: (err as Error).message }, 'cannot create the database now (InfluxDB down, or a user without the grant); writes will retry'));
 
   let client!: MqttClient;
+  let ackLatency: ((ms: number) => void) | undefined;
   const publishAck = (station: string, ack: AckMessage) => {
     // Empty lists are left out: an ack crosses a station's small uplink once per report.
     const body = { v: 1, ...(ack.stored.length > 0 ? { stored: ack.stored } : {}), ...(ack.rejected.length > 0 ? { rejected: ack.rejected } : {}), t: now() };
@@ -169,6 +175,8 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     batchPoints: cfg.influx.batch_points,
     flushIntervalMs: cfg.influx.flush_interval,
     maxPendingPoints: cfg.influx.max_pending_points,
+    now,
+    observeAckLatency: (ms) => ackLatency?.(ms),
     onStored: (byStation) => {
       for (const [station, seqs] of byStation) publishAck(station, { v: 1, stored: toRanges(seqs), rejected: [] });
     },
@@ -199,7 +207,10 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     ...(brokerPassword !== undefined ? { password: brokerPassword } : {}),
     // A persistent session: while the collector is away the broker keeps its reports.
     clean: false,
-    reconnectPeriod: 1000,
+    // Retries are superviseConnection's (jittered exponential backoff), not MQTT.js's fixed period.
+    reconnectPeriod: 0,
+    // The subscriptions are made on every connect below; MQTT.js's own resubscribe would only double them.
+    resubscribe: false,
     connectTimeout: 15_000,
     ...(v5 ? { properties: { sessionExpiryInterval: sessionExpiryS, receiveMaximum: 1000 } } : {}),
     ...brokerTlsOptions(cfg.broker),
@@ -207,35 +218,87 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const embedded = cfg.broker.url === 'embedded' && cfg.broker.embedded
     ? await startEmbeddedBroker(cfg.broker.embedded, { log: log.child({ component: 'broker' }), configFile: opts.configFile })
     : undefined;
+  const brokerLog = log.child({ component: 'broker' });
   client = embedded ? embedded.connect(mqttOpts) : mqtt.connect(cfg.broker.url, mqttOpts);
+  const supervisor = superviseConnection(client, { min_ms: cfg.broker.reconnect_min, max_ms: cfg.broker.reconnect_max, log: brokerLog });
+  const subscribe = () => {
+    client.subscribe([reportFilter(shared), statusFilter, eventFilter], { qos: 1 }, (err, granted) => {
+      if (err) return brokerLog.error({ err }, 'subscription failed');
+      // A refused filter comes back as a failure code (0x80 and up), not as an error.
+      const refused = (granted ?? []).filter((g) => g.qos >= 0x80).map((g) => g.topic);
+      if (refused.length > 0) brokerLog.error({ refused }, 'broker refused subscriptions; check the collector\'s ACL');
+    });
+  };
+  const watchdog = new PipelineWatchdog({
+    config: cfg.watchdog,
+    log: log.child({ component: 'watchdog' }),
+    now,
+    publishCanary: () => client.publish(CANARY_TOPIC, JSON.stringify({ collector: cfg.broker.client_id, t: now() }), { qos: 0 }),
+    resubscribe: subscribe,
+    // A forced close; the supervisor then reconnects with a fresh CONNECT, and the connect handler subscribes.
+    reconnect: () => client.stream?.destroy(),
+  });
   let connects = 0;
+  let lastReportAt: number | undefined;
   client.on('connect', (ack) => {
     connects++;
-    if (!ack.sessionPresent) {
-      if (connects > 1) log.warn('reconnected without a session: reports sent meanwhile come again from the agents');
-      client.subscribe([reportFilter(shared), statusFilter, eventFilter], { qos: 1 }, (err) => {
-        if (err) log.error({ err: err.message }, 'subscription failed');
-      });
-    }
-    log.info({ url: cfg.broker.url, sessionPresent: ack.sessionPresent, shared }, 'broker connected');
+    // Subscribe on every connect, whatever sessionPresent says: mosquitto 2.0 restores plain subscriptions from its
+    // persistence file but not shared ones, and reports the session present all the same (docs/architecture.md).
+    subscribe();
+    watchdog.connected();
+    brokerLog.info({ url: cfg.broker.url, sessionPresent: ack.sessionPresent, shared }, 'broker connected');
   });
-  client.on('error', (err) => log.warn({ err: err.message }, 'broker error'));
-  client.on('close', () => log.debug('broker connection closed'));
-  client.on('message', (topic, payload) => ingest.handle(topic, payload));
+  client.on('close', () => watchdog.disconnected());
+  client.on('message', (topic, payload) => {
+    if (topic === CANARY_TOPIC) return watchdog.heard();
+    if (topic.endsWith('/report')) {
+      watchdog.heard();
+      lastReportAt = now();
+    }
+    ingest.handle(topic, payload);
+  });
+  watchdog.start();
   // The collector's own counters are data like the rest: rejections by reason, retries, what waits to be written.
   const statsTimer = setInterval(() => {
     const fields: Record<string, number> = {
       messages: ingest.stats.messages, reports: ingest.stats.reports, rejected: ingest.stats.rejected,
       batches: writer.stats.batches, points: writer.stats.points, retries: writer.stats.retries,
       refused_full: writer.stats.refusedFull, pending_points: writer.pendingPoints(),
+      // Read by the evaluator: stations unheard while no collector hears the broker are the pipeline's fault, not theirs.
+      connected: client.connected ? 1 : 0, deaf: watchdog.deaf ? 1 : 0,
     };
     for (const [reason, n] of deadLetters.counts) fields[`rejected_${reason}`] = n;
     writer.add({ station: '', lines: pointToLine({ measurement: 'collector', tags: { collector: cfg.broker.client_id }, fields, timestamp: now() }), points: 1 });
   }, cfg.stats_interval);
   statsTimer.unref();
+  let lastEvaluatedAt: number | undefined;
+  const onEvaluated = (e: Evaluation) => {
+    lastEvaluatedAt = e.at;
+    if (evaluator) selfHealth.observeEvaluation(evaluator.stats.last_ms);
+    opts.onEvaluated?.(e);
+  };
   const evaluator = cfg.evaluator.enabled
-    ? newEvaluator(cfg, { ...opts, log, now }, registry, cfg.evaluator.username ? undefined : influx)
+    ? newEvaluator(cfg, { ...opts, log, now, onEvaluated }, registry, cfg.evaluator.username ? undefined : influx)
     : undefined;
+  const selfHealth: SelfHealth = await startSelfHealth(cfg.http, {
+    health: () => ({
+      brokerConnected: client.connected,
+      deaf: watchdog.deaf,
+      deafSince: watchdog.deafSince,
+      lastReportAgeMs: lastReportAt === undefined ? undefined : now() - lastReportAt,
+      pendingPoints: writer.pendingPoints(),
+      influxFailingSince: writer.failingSince,
+      evaluatorLagMs: lastEvaluatedAt === undefined ? undefined : now() - lastEvaluatedAt,
+    }),
+    counters: () => ({
+      messages: ingest.stats.messages, reports: ingest.stats.reports, batches: writer.stats.batches, points: writer.stats.points,
+      retries: writer.stats.retries, refused_full: writer.stats.refusedFull, ...watchdog.stats,
+      broker_connects: connects, broker_failures: supervisor.totalFailures,
+      ...(evaluator ? { evaluations: evaluator.stats.evaluations, evaluation_failures: evaluator.stats.failures } : {}),
+    }),
+    rejections: () => deadLetters.counts,
+  }, { log: log.child({ component: 'http' }), now });
+  ackLatency = selfHealth.observeAckLatency;
   evaluator?.start();
   log.info({ stations: registry().size, database: cfg.influx.database }, 'collector started');
 
@@ -248,19 +311,27 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     registry,
     ...(evaluator ? { evaluator } : {}),
     ...(embedded ? { broker: embedded } : {}),
+    watchdog,
+    http: selfHealth,
     async stop() {
       clearInterval(statsTimer);
+      watchdog.stop();
       registryWatch.stop();
       await evaluator?.stop();
       // Whatever is not stored within a few seconds stays unacknowledged, and the agents send it again.
       await Promise.race([writer.flush().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
       await writer.stop();
+      supervisor.stop();
       await client.endAsync();
+      await selfHealth.close();
       await embedded?.close();
       log.info({ ...ingest.stats, ...writer.stats }, 'collector stopped');
     },
     abort() {
       clearInterval(statsTimer);
+      watchdog.stop();
+      supervisor.stop();
+      void selfHealth.close();
       registryWatch.stop();
       void evaluator?.stop();
       void writer.stop();

@@ -10,6 +10,8 @@ export interface PendingReport {
   lines: string;
   /** How many points `lines` holds. */
   points: number;
+  /** When the collector received it (ms epoch), to time its ack. */
+  received?: number;
 }
 
 export interface WriterDeps {
@@ -24,6 +26,9 @@ export interface WriterDeps {
   batchPoints: number;
   flushIntervalMs: number;
   maxPendingPoints: number;
+  /** Time from a report's arrival to its ack, for the collector's /metrics. */
+  observeAckLatency?: (ms: number) => void;
+  now?: () => number;
 }
 
 export interface WriterStats {
@@ -99,6 +104,8 @@ export class BatchWriter {
   private stopped = false;
   readonly stats: WriterStats = { batches: 0, points: 0, reports: 0, retries: 0, refusedFull: 0 };
   private readonly writeLines: (body: string) => Promise<void>;
+  /** Since when writes have been failing (ms epoch); undefined while they succeed. */
+  failingSince: number | undefined;
 
   constructor(private readonly deps: WriterDeps) {
     this.writeLines = lineProtocolWriter(deps.influx);
@@ -179,6 +186,7 @@ export class BatchWriter {
         this.stored(batch);
         return;
       }
+      this.failingSince ??= (this.deps.now ?? Date.now)();
       if (failure.kind === 'no_database') {
         await this.deps.ensureDatabase().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'cannot create database'));
       } else if (failure.kind === 'reject') {
@@ -231,10 +239,14 @@ export class BatchWriter {
   }
 
   private stored(batch: PendingReport[]) {
+    this.failingSince = undefined;
     const byStation = new Map<string, number[]>();
+    const observe = this.deps.observeAckLatency;
+    const now = observe ? (this.deps.now ?? Date.now)() : 0;
     let points = 0;
     for (const r of batch) {
       points += r.points;
+      if (observe && r.received !== undefined) observe(now - r.received);
       if (r.seq === undefined) continue;
       let seqs = byStation.get(r.station);
       if (!seqs) byStation.set(r.station, (seqs = []));

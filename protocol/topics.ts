@@ -11,6 +11,11 @@ export function topicFor(station: string, kind: TopicKind): string {
 export const SHARED_GROUP = 'linkwatch';
 export const reportFilter = (shared: boolean): string =>
   shared ? `$share/${SHARED_GROUP}/${TOPIC_ROOT}/+/report` : `${TOPIC_ROOT}/+/report`;
+/**
+ * Where collectors publish their canaries (collector/watchdog.ts): a report topic that no station can own (station ids
+ * never contain `_`), so the canary travels through the very subscription that carries the reports.
+ */
+export const CANARY_TOPIC = `${TOPIC_ROOT}/_canary/report`;
 export const statusFilter = `${TOPIC_ROOT}/+/status`;
 export const eventFilter = `${TOPIC_ROOT}/+/event`;
 

@@ -48,9 +48,23 @@ function clock(ms: number, opts: FormatOptions): string {
 
 /** The status table as text lines (no trailing newline). Only rows not ok are shown. */
 export function formatStatusTable(rows: readonly StatusRow[], incidents: readonly Incident[], opts: FormatOptions): string {
-  const shown = sortStatusRows(rows);
+  const notOk = sortStatusRows(rows);
+  // Stations unheard because no collector hears the broker are one fault of the server, not N station outages.
+  const unheard = notOk.filter((r) => r.cause === 'pipeline');
+  const shown = notOk.filter((r) => r.cause !== 'pipeline');
   const out: string[] = [];
-  if (shown.length === 0) out.push(`All ${rows.length} stations ok.`);
+  if (unheard.length > 0) {
+    const since = Math.min(...unheard.map((r) => r.since));
+    out.push(
+      `PIPELINE DOWN since ${clock(since, opts)} (${formatAge(opts.now - since)}): no collector hears the broker, so ${unheard.length} of ${rows.length} stations are unheard.`,
+      'Not station outages: check mosquitto and the collectors (their /healthz and logs). The stations keep their reports and send them once it is fixed.',
+      '',
+    );
+  }
+  if (notOk.length === 0) out.push(`All ${rows.length} stations ok.`);
+  else if (shown.length === 0) {
+    if (rows.length > unheard.length) out.push(`The other ${rows.length - unheard.length} stations ok.`);
+  }
   else {
     const header = ['STATION', 'COMMUNE', 'DISTRICT', 'ISP', 'STATE', 'CAUSE', 'SINCE', 'LAST SEEN', 'LOSS', 'LATENCY'];
     const cells = shown.map((r) => [

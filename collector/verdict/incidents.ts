@@ -29,7 +29,7 @@ export interface Incident {
 // incident, not an ISP-wide or province-wide one.
 const SCOPE_RANK: Record<Scope, number> = { district: 0, isp: 1, province: 2 };
 // Ties between causes go to the one nearest the station on the path: it explains the ones behind it.
-const CAUSE_ORDER: Cause[] = [...PATH.map((r) => ROLE_CAUSE[r]), 'silent', 'session', 'backlog', 'clock', 'none'];
+const CAUSE_ORDER: Cause[] = [...PATH.map((r) => ROLE_CAUSE[r]), 'silent', 'pipeline', 'session', 'backlog', 'clock', 'none'];
 
 /**
  * Groups failing (down or offline) verdicts per district, ISP and province. In each scope key the most common cause

@@ -7,8 +7,11 @@ export type State = (typeof STATES)[number];
 /** `health.code`: 0 ok, 1 degraded, 2 down, 3 offline, 4 maintenance (docs/influxdb-schema.md). */
 export const STATE_CODE: Record<State, number> = { ok: 0, degraded: 1, down: 2, offline: 3, maintenance: 4 };
 
-/** Causes of ../shared/DESIGN.md, plus `maintenance` while a planned window is open. */
-export const CAUSES = ['lan', 'uplink', 'core', 'service', 'session', 'backlog', 'silent', 'clock', 'none', 'maintenance'] as const;
+/**
+ * Causes of the design, plus `maintenance` while a planned window is open and `pipeline` for a station unheard while
+ * no collector hears the broker (collector/verdict/pipeline.ts): the fault is the province's server, not the station.
+ */
+export const CAUSES = ['lan', 'uplink', 'core', 'service', 'session', 'backlog', 'silent', 'clock', 'none', 'maintenance', 'pipeline'] as const;
 export type Cause = (typeof CAUSES)[number];
 
 /** The path from the station outward; the first failing role names the fault. */

@@ -73,6 +73,8 @@ export async function startEnv(opts: { mqttPersistence?: boolean } = {}): Promis
         influx: { url: influx.url, database, flush_interval: '200ms' },
         stations: registryFile,
         dead_letter: { path: join(dir, 'dead-letter') },
+        // Tests run side by side: let the OS pick the port of /healthz and /metrics.
+        http: { listen: '127.0.0.1:0' },
         log_level: 'silent',
         ...overrides,
       };

@@ -54,7 +54,7 @@ export function makePki(dir: string): Pki {
 export type AuthMode = 'certificate' | 'password';
 
 /** The production mosquitto config (deploy/mosquitto/production.conf) rendered for `pki` on a free loopback port. */
-export function startProductionMosquitto(pki: Pki, dir: string, auth: AuthMode, maxPacketBytes = 65_536): Promise<LocalServer> {
+export function startProductionMosquitto(pki: Pick<Pki, 'dir'>, dir: string, auth: AuthMode, maxPacketBytes = 65_536): Promise<LocalServer> {
   const c = credentialPaths(pki.dir);
   mkdirSync(dir, { recursive: true });
   giveToMosquittoUser([pki.dir, dir]);

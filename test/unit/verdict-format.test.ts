@@ -34,6 +34,20 @@ describe('status table', () => {
     expect(text).toContain('100%');
   });
 
+  it('shows stations unheard because no collector hears the broker as one pipeline fault, not as station outages', () => {
+    const rows = [
+      row('a', 'offline', 3, { cause: 'pipeline' }), row('b', 'offline', 3, { cause: 'pipeline' }), row('c', 'offline', 2, { cause: 'pipeline' }),
+      row('d', 'down', 10, { cause: 'lan' }), row('e', 'ok', 0),
+    ];
+    const lines = formatStatusTable(rows, [], { now: NOW, timeZone: 'Asia/Ho_Chi_Minh' }).split('\n');
+    expect(lines[0]).toBe('PIPELINE DOWN since 16:57 (3m00s): no collector hears the broker, so 3 of 5 stations are unheard.');
+    expect(lines).toContain('1 of 5 stations not ok');
+    expect(lines.filter((l) => /^[abc] /.test(l))).toEqual([]);
+    expect(lines.some((l) => l.startsWith('d '))).toBe(true);
+    const all = formatStatusTable([row('a', 'offline', 3, { cause: 'pipeline' }), row('e', 'ok', 0)], [], { now: NOW, timeZone: 'Asia/Ho_Chi_Minh' }).split('\n');
+    expect(all.at(-1)).toBe('The other 1 stations ok.');
+  });
+
   it('says when all stations are ok, and lists open incidents after the stations', () => {
     expect(formatStatusTable([row('a', 'ok', 1)], [], { now: NOW })).toBe('All 1 stations ok.');
     const text = formatStatusTable([row('a', 'down', 1)], [
