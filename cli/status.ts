@@ -21,6 +21,8 @@ export interface StatusReport {
   stations: StatusRow[];
   /** Open incidents. */
   incidents: Incident[];
+  /** Stations unheard because no collector hears the broker (cause `pipeline`): one fault of the server. */
+  pipeline: { down: boolean; stations: number };
 }
 
 /** A failure `linkwatch status` reports with exit code 2. */
@@ -61,9 +63,11 @@ export async function readStatus(influx: InfluxDB, url: string): Promise<StatusR
     if (rtt !== undefined) row.rtt_ms = rtt;
     return row;
   });
+  const unheard = rows.filter((r) => r.cause === 'pipeline').length;
   return {
     at,
     total: rows.length,
+    pipeline: { down: unheard > 0, stations: unheard },
     stations: sortStatusRows(rows),
     incidents: incidents!
       .filter((r) => r.open === true)
