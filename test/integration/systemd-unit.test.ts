@@ -1,0 +1,215 @@
+/**
+ * The shipped systemd units, as the service will run them. The agent is started with exactly the user, capabilities
+ * and no_new_privs that deploy/systemd/linkwatch-agent.service declares (read from the file, applied with setpriv),
+ * in a network namespace of its own whose net.ipv4.ping_group_range is the kernel default `1 0`, so only the unit's
+ * capability can make ICMP work; then again with the line that grants it removed, where ICMP must fail.
+ * What is not emulated here (ProtectSystem=, RestrictAddressFamilies=, the journal) is checked by systemd-analyze
+ * where it is installed, and by the paths the units and the config generator share.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { STATION_DIRS } from '../../cli/credentials.js';
+import { parseUnitFile, servicePrivileges, setprivArgs, type ServicePrivileges } from '../helpers/systemd-unit.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = join(ROOT, 'bin/linkwatch.js');
+const UNITS = join(ROOT, 'deploy/systemd');
+const unitText = (name: string) => readFileSync(join(UNITS, name), 'utf8');
+const AGENT_UNIT = unitText('linkwatch-agent.service');
+
+const sh = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const isRoot = process.getuid?.() === 0;
+const NS = `lw-unit-${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`;
+
+interface Run {
+  code: number | null;
+  output: string;
+  status: string;
+}
+
+describe.skipIf(!isRoot)(`the agent as linkwatch-agent.service runs it${isRoot ? '' : ' (skipped: needs root for setpriv, useradd and ip netns)'}`, () => {
+  const declared = servicePrivileges(parseUnitFile(AGENT_UNIT));
+  // The unit without the line that grants ICMP: the test must be able to fail.
+  const withoutGrant = servicePrivileges(parseUnitFile(AGENT_UNIT.split('\n').filter((l) => !/^AmbientCapabilities=/.test(l.trim())).join('\n')));
+  let createdUser = false;
+  let dir: string;
+  let gid: number;
+
+  beforeAll(() => {
+    try {
+      sh('id', '-u', declared.user);
+    } catch {
+      sh('useradd', '--system', '--no-create-home', '--shell', '/usr/sbin/nologin', declared.user);
+      createdUser = true;
+    }
+    gid = Number(sh('id', '-g', declared.user).trim());
+    sh('ip', 'netns', 'add', NS);
+    sh('ip', 'netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up');
+    // ping_group_range is per network namespace: this sets the kernel default in the test's own, not the host's.
+    sh('ip', 'netns', 'exec', NS, 'sh', '-c', 'echo "1 0" > /proc/sys/net/ipv4/ping_group_range');
+    // Not under the run's TMPDIR (mode 700): the service user must reach its config and state directory.
+    dir = mkdtempSync('/tmp/lw-unit-');
+    chmodSync(dir, 0o755);
+  });
+
+  afterAll(() => {
+    try {
+      sh('ip', 'netns', 'del', NS);
+    } catch {
+      // never made
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (createdUser) sh('userdel', declared.user);
+  });
+
+  /** A state directory owned by the service user, as StateDirectory= makes it, and an agent config using it. */
+  function station(name: string, extra: Record<string, unknown> = {}): { config: string; outbox: string } {
+    const state = join(dir, name);
+    mkdirSync(state);
+    chownSync(state, Number(sh('id', '-u', declared.user).trim()), gid);
+    const config = join(dir, `${name}.yaml`);
+    writeFileSync(config, YAML.stringify({
+      station: 'bk-unit-test',
+      interval: '1s',
+      // Nothing listens here: reports stay in the outbox, where the test reads them.
+      broker: { url: 'mqtt://127.0.0.1:1' },
+      outbox: { path: join(state, 'outbox') },
+      targets: [{ name: 'lo', role: 'gateway', kind: 'icmp', host: '127.0.0.1', count: 3, spacing: '100ms' }],
+      log_level: 'warn',
+      ...extra,
+    }));
+    return { config, outbox: join(state, 'outbox') };
+  }
+
+  /** Runs the CLI in the namespace with the unit's privileges; `until` decides when a long-running agent is stopped. */
+  async function runAs(p: ServicePrivileges, args: string[], until?: () => boolean): Promise<Run> {
+    // `ip netns exec` and setpriv both exec, so the child's PID is the agent's own.
+    const child = spawn('ip', ['netns', 'exec', NS, 'setpriv', ...setprivArgs(p, gid), process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let status = '';
+    if (until) {
+      const deadline = Date.now() + 20_000;
+      while (!until() && Date.now() < deadline && child.exitCode === null) {
+        if (!status) {
+          try {
+            status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+            if (!/^Name:\s*node/m.test(status)) status = '';
+          } catch {
+            // exited
+          }
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (child.exitCode === null) child.kill('SIGTERM');
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return { code, output, status };
+  }
+
+  function icmpSamples(outbox: string): Array<{ ok: boolean; error?: string; detail?: string }> {
+    const file = join(outbox, 'outbox.db');
+    if (!existsSync(file)) return [];
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.prepare('SELECT body FROM report ORDER BY seq').all() as Array<{ body: string }>;
+      return rows.flatMap((r) => (JSON.parse(r.body) as { probes: Array<{ target: string; ok: boolean; error?: string; detail?: string }> }).probes.filter((p) => p.target === 'lo'));
+    } catch {
+      return []; // the agent has not made its tables yet
+    } finally {
+      db.close();
+    }
+  }
+
+  it('reads the privileges the unit declares: an unprivileged user, no_new_privs, CAP_NET_RAW ambient and bounding', () => {
+    expect(declared.user).toBe('linkwatch');
+    expect(declared.noNewPrivileges).toBe(true);
+    expect([...declared.ambient]).toEqual(['net_raw']);
+    expect([...(declared.bounding ?? [])]).toEqual(['net_raw']);
+    expect(withoutGrant.ambient.size).toBe(0);
+    expect(sh('ip', 'netns', 'exec', NS, 'cat', '/proc/sys/net/ipv4/ping_group_range').trim().split(/\s+/)).toEqual(['1', '0']);
+  });
+
+  it('measures ICMP to 127.0.0.1 as ok, running as the unit declares', async () => {
+    const s = station('granted');
+    const run = await runAs(declared, ['agent', '--config', s.config], () => icmpSamples(s.outbox).length >= 2);
+    const samples = icmpSamples(s.outbox);
+    expect(run.output).not.toMatch(/\n\s+at /); // no stack trace
+    expect(samples.length, run.output).toBeGreaterThanOrEqual(2);
+    expect(samples.every((x) => x.ok), JSON.stringify(samples)).toBe(true);
+    // The process really ran with the unit's privileges: uid, no_new_privs, CAP_NET_RAW (bit 13) ambient only.
+    expect(run.status).toMatch(new RegExp(`^Uid:\\s+${sh('id', '-u', declared.user).trim()}\\s`, 'm'));
+    expect(run.status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(run.status).toMatch(/^CapAmb:\s+0000000000002000$/m);
+    expect(run.status).toMatch(/^CapBnd:\s+0000000000002000$/m);
+  });
+
+  it('passes --once as the unit declares, with the ICMP row ok', async () => {
+    const s = station('once-granted');
+    const run = await runAs(declared, ['agent', '--config', s.config, '--once', '--json']);
+    expect(run.code, run.output).toBe(0);
+    const report = JSON.parse(run.output.slice(run.output.indexOf('{'))) as { probes: Array<{ target: string; ok: boolean }> };
+    expect(report.probes.find((p) => p.target === 'lo')?.ok).toBe(true);
+    expect(existsSync(s.outbox)).toBe(false); // --once makes no outbox
+  });
+
+  it('measures ICMP as failed when the AmbientCapabilities= line is removed', async () => {
+    const s = station('removed');
+    const run = await runAs(withoutGrant, ['agent', '--config', s.config], () => icmpSamples(s.outbox).length >= 2);
+    const samples = icmpSamples(s.outbox);
+    expect(samples.length, run.output).toBeGreaterThanOrEqual(2);
+    expect(samples.some((x) => x.ok), JSON.stringify(samples)).toBe(false);
+    expect(run.status).toMatch(/^CapAmb:\s+0000000000000000$/m);
+  });
+
+  it('fails --once with exit 2 naming the ICMP target and what to grant when the line is removed', async () => {
+    const s = station('once-removed');
+    const run = await runAs(withoutGrant, ['agent', '--config', s.config, '--once']);
+    expect(run.code, run.output).toBe(2);
+    expect(run.output).toMatch(/not ready: .*once-removed\.yaml: targets\[0\]: ICMP not permitted .*CAP_NET_RAW.*ping_group_range/);
+    expect(run.output).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the units and the config generator agree on where services may write', () => {
+  const service = (name: string) => parseUnitFile(unitText(name)).get('Service')!;
+  const stateDir = (name: string) => {
+    const s = service(name).get('StateDirectory');
+    return s ? `/var/lib/${s.at(-1)}` : undefined;
+  };
+  const under = (path: string, dir: string | undefined) => dir !== undefined && (path === dir || path.startsWith(`${dir}/`));
+
+  it('puts the generated Linux outbox under the agent unit\'s StateDirectory', () => {
+    expect(stateDir('linkwatch-agent.service')).toBe('/var/lib/linkwatch');
+    expect(under(STATION_DIRS.linux.outbox, stateDir('linkwatch-agent.service'))).toBe(true);
+    expect(service('linkwatch-agent.service').get('ProtectSystem')).toEqual(['strict']);
+  });
+
+  it('puts the example collector\'s dead letters under the collector unit\'s StateDirectory', () => {
+    const example = YAML.parse(readFileSync(join(ROOT, 'deploy/examples/collector.yaml'), 'utf8')) as { dead_letter: { path: string } };
+    expect(under(example.dead_letter.path, stateDir('linkwatch-collector.service'))).toBe(true);
+  });
+
+  it.each(['linkwatch-agent.service', 'linkwatch-collector.service', 'linkwatch-evaluator.service'])('%s: its working directory is made by systemd, and it names no ReadWritePaths= that may not exist', (name) => {
+    const s = service(name);
+    const wd = s.get('WorkingDirectory')?.at(-1);
+    if (wd !== undefined) expect(wd).toBe(`%S/${s.get('StateDirectory')?.at(-1)}`);
+    expect(s.get('ReadWritePaths')).toBeUndefined();
+  });
+
+  const analyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+  it.skipIf(!analyze).each(['linkwatch-agent.service', 'linkwatch-collector.service', 'linkwatch-evaluator.service'])('%s: systemd-analyze verify knows every line', (name) => {
+    const r = spawnSync('systemd-analyze', ['verify', join(UNITS, name)], { encoding: 'utf8', timeout: 30_000 });
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/Unknown (key|section)|Failed to parse|Invalid|not valid/i);
+  });
+});
