@@ -459,17 +459,17 @@ export function credentialsCommand(cmd: Cmd): Cmd {
   withIds(cmd.command('agent-config [stations...]').description('write clients/<station>/agent.yaml from the registry'))
     .requiredOption('--broker-url <url>', 'mqtts://hub.example:8883')
     .option('--auth <mode>', 'certificate or password', 'certificate')
-    .option('--os <os>', 'the station\'s OS: linux or windows (sets the default paths and their syntax)', 'linux')
+    .option('--os <os>', 'the station\'s OS: linux or windows, for the default paths and their syntax (default: windows when --install-dir is a Windows path, else linux)')
     .option('--install-dir <dir>', 'where the config and credentials go on the station PC (default: /etc/linkwatch; windows: C:\\ProgramData\\linkwatch)')
     .option('--outbox-path <dir>', 'the outbox directory on the station PC (default: /var/lib/linkwatch/outbox, the unit\'s StateDirectory; windows: C:\\ProgramData\\linkwatch\\outbox)')
     .option('--protocol-version <n>', '5 (mosquitto) or 4 (embedded broker)', '5')
     .option('--targets <file>', 'YAML list of targets for every station')
-    .action(guard((args: string[], o: { dir: string; registry?: string; all?: boolean; brokerUrl: string; auth: string; os: string; installDir?: string; outboxPath?: string; protocolVersion: string; targets?: string }) => {
+    .action(guard((args: string[], o: { dir: string; registry?: string; all?: boolean; brokerUrl: string; auth: string; os?: string; installDir?: string; outboxPath?: string; protocolVersion: string; targets?: string }) => {
       const { ids, stations } = names(args, o);
       if (!stations) throw new CredentialsError('agent-config needs --registry');
       if (o.auth !== 'certificate' && o.auth !== 'password') throw new CredentialsError('--auth must be certificate or password');
-      if (o.os !== 'linux' && o.os !== 'windows') throw new CredentialsError('--os must be linux or windows');
-      const os: StationOs = o.os;
+      const os = o.os ?? (o.installDir !== undefined && looksWindows(o.installDir) ? 'windows' : 'linux');
+      if (os !== 'linux' && os !== 'windows') throw new CredentialsError('--os must be linux or windows');
       for (const [opt, value] of [['--install-dir', o.installDir], ['--outbox-path', o.outboxPath]] as const) {
         if (value !== undefined && looksWindows(value) !== (os === 'windows')) throw new CredentialsError(`${opt} ${value} is not a ${os} path (--os ${os})`);
       }
