@@ -3,8 +3,9 @@
  * and no_new_privs that deploy/systemd/linkwatch-agent.service declares (read from the file, applied with setpriv),
  * in a network namespace of its own whose net.ipv4.ping_group_range is the kernel default `1 0`, so only the unit's
  * capability can make ICMP work; then again with the line that grants it removed, where ICMP must fail.
- * What is not emulated here (ProtectSystem=, RestrictAddressFamilies=, the journal) is checked by systemd-analyze
- * where it is installed, and by the paths the units and the config generator share.
+ * ProtectSystem=strict with StateDirectory= is emulated in a mount namespace. What is not emulated (PrivateTmp=,
+ * RestrictAddressFamilies=, the journal) is checked by systemd-analyze where it is installed, and by the paths the
+ * units and the config generator share.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { STATION_DIRS } from '../../cli/credentials.js';
+import { agentConfigFor, STATION_DIRS } from '../../cli/credentials.js';
 import { parseUnitFile, servicePrivileges, setprivArgs, type ServicePrivileges } from '../helpers/systemd-unit.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -87,10 +88,31 @@ describe.skipIf(!isRoot)(`the agent as linkwatch-agent.service runs it${isRoot ?
     return { config, outbox: join(state, 'outbox') };
   }
 
+  /**
+   * ProtectSystem=strict with StateDirectory=, as a mount namespace of the run's own: every mount read-only but /proc,
+   * /sys and /dev, and `state` mounted where systemd puts the state directory (a tmpfs over /var/lib in this namespace
+   * only, so the host's /var/lib is not touched), read-write.
+   */
+  function protectSystemStrict(state: string): string[] {
+    const service = parseUnitFile(AGENT_UNIT).get('Service')!;
+    expect(service.get('ProtectSystem')?.at(-1)).toBe('strict');
+    const target = `/var/lib/${service.get('StateDirectory')!.at(-1)}`;
+    const script = [
+      'set -e',
+      'mount -t tmpfs -o mode=0755 tmpfs /var/lib',
+      `mkdir -p ${target}`,
+      `mount --bind "$0" ${target}`,
+      `for m in $(findmnt -rn -o TARGET | sort -u); do case "$m" in /proc*|/sys*|/dev*|${target}) ;; *) mount -o remount,bind,ro "$m" ;; esac; done`,
+      'exec "$@"',
+    ].join('\n');
+    return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, state];
+  }
+
   /** Runs the CLI in the namespace with the unit's privileges; `until` decides when a long-running agent is stopped. */
-  async function runAs(p: ServicePrivileges, args: string[], until?: () => boolean): Promise<Run> {
-    // `ip netns exec` and setpriv both exec, so the child's PID is the agent's own.
-    const child = spawn('ip', ['netns', 'exec', NS, 'setpriv', ...setprivArgs(p, gid), process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  async function runAs(p: ServicePrivileges, args: string[], until?: () => boolean, opts: { readOnlyExcept?: string } = {}): Promise<Run> {
+    // `ip netns exec`, unshare, sh's exec and setpriv all exec, so the child's PID is the agent's own.
+    const sandbox = opts.readOnlyExcept ? protectSystemStrict(opts.readOnlyExcept) : [];
+    const child = spawn('ip', ['netns', 'exec', NS, ...sandbox, 'setpriv', ...setprivArgs(p, gid), process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -161,6 +183,44 @@ describe.skipIf(!isRoot)(`the agent as linkwatch-agent.service runs it${isRoot ?
     const report = JSON.parse(run.output.slice(run.output.indexOf('{'))) as { probes: Array<{ target: string; ok: boolean }> };
     expect(report.probes.find((p) => p.target === 'lo')?.ok).toBe(true);
     expect(existsSync(s.outbox)).toBe(false); // --once makes no outbox
+  });
+
+  it('runs a generated Linux config under ProtectSystem=strict: the outbox fills in the state directory', async () => {
+    const state = join(dir, 'strict-state');
+    mkdirSync(state);
+    chownSync(state, Number(sh('id', '-u', declared.user).trim()), gid);
+    const generated = agentConfigFor('bk-unit-test', { os: 'linux', brokerUrl: 'mqtts://hub.example:8883', auth: 'certificate', protocolVersion: 5 });
+    expect(generated.outbox).toMatchObject({ path: '/var/lib/linkwatch/outbox' });
+    const config = join(dir, 'strict.yaml');
+    // The generator's outbox; a plain broker that is not there (no certificates to install for this test).
+    writeFileSync(config, YAML.stringify({
+      ...generated,
+      interval: '1s',
+      broker: { url: 'mqtt://127.0.0.1:1' },
+      targets: [{ name: 'lo', role: 'gateway', kind: 'icmp', host: '127.0.0.1', count: 3, spacing: '100ms' }],
+      log_level: 'warn',
+    }));
+    const outbox = join(state, 'outbox');
+    const run = await runAs(declared, ['agent', '--config', config], () => icmpSamples(outbox).length >= 2, { readOnlyExcept: state });
+    const samples = icmpSamples(outbox);
+    expect(samples.length, run.output).toBeGreaterThanOrEqual(2);
+    expect(samples.every((x) => x.ok), JSON.stringify(samples)).toBe(true);
+  });
+
+  it('refuses to start under ProtectSystem=strict with an outbox in /etc/linkwatch: exit 2 naming outbox.path, no stack trace', async () => {
+    const state = join(dir, 'strict-etc');
+    mkdirSync(state);
+    const config = join(dir, 'strict-etc.yaml');
+    writeFileSync(config, YAML.stringify({
+      station: 'bk-unit-test',
+      broker: { url: 'mqtt://127.0.0.1:1' },
+      outbox: { path: '/etc/linkwatch/outbox' }, // where the generator used to put it
+      targets: [{ name: 'lo', role: 'gateway', kind: 'icmp', host: '127.0.0.1' }],
+    }));
+    const run = await runAs(declared, ['agent', '--config', config], undefined, { readOnlyExcept: state });
+    expect(run.code, run.output).toBe(2);
+    expect(run.output).toMatch(/config error: .*strict-etc\.yaml: outbox\.path: cannot create \/etc\/linkwatch\/outbox: cannot write in \/etc[a-z/]* \(read-only file system; .*StateDirectory/);
+    expect(run.output).not.toMatch(/\n\s+at /);
   });
 
   it('measures ICMP as failed when the AmbientCapabilities= line is removed', async () => {
