@@ -110,7 +110,13 @@ export async function icmpProblem(opts: { platform?: NodeJS.Platform; timeoutMs?
   const platform = opts.platform ?? process.platform;
   if (platform !== 'linux') return undefined;
   const cmd = buildPingCommand('127.0.0.1', { count: 1, spacingMs: 200, timeoutMs: opts.timeoutMs ?? 1000 }, platform);
-  const run = await runPing(cmd, AbortSignal.timeout(cmd.budgetMs + 1000));
+  // spawn() throws at once, rather than emitting 'error', for some exec failures: EPERM among them.
+  const run = await runPing(cmd, AbortSignal.timeout(cmd.budgetMs + 1000)).catch((err: NodeJS.ErrnoException) => ({ output: '', killed: false, spawnError: err }));
+  if (run.spawnError?.code === 'EPERM') {
+    // The kernel refuses to exec a file whose capabilities (ping's cap_net_raw) exceed the bounding set.
+    return `ICMP not permitted: ${cmd.file} may not be started (EPERM: its file capability CAP_NET_RAW is outside this process's bounding set): ` +
+      'keep CAP_NET_RAW in the bounding set, and grant it (the unit deploy/systemd/linkwatch-agent.service has CapabilityBoundingSet=CAP_NET_RAW and AmbientCapabilities=CAP_NET_RAW)';
+  }
   if (run.spawnError) return `cannot run ${cmd.file} (${errno(run.spawnError)})`;
   const parsed = parsePingOutput(run.output, '127.0.0.1');
   if (parsed.rtts.length > 0) return undefined;

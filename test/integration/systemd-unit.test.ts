@@ -232,6 +232,16 @@ describe.skipIf(!isRoot)(`the agent as linkwatch-agent.service runs it${isRoot ?
     expect(run.status).toMatch(/^CapAmb:\s+0000000000000000$/m);
   });
 
+  it('fails --once with exit 2 saying to keep CAP_NET_RAW in the bounding set when the unit empties it', async () => {
+    const emptied = servicePrivileges(parseUnitFile(AGENT_UNIT.replace(/^AmbientCapabilities=.*$/m, '').replace(/^CapabilityBoundingSet=.*$/m, 'CapabilityBoundingSet=')));
+    expect(emptied.bounding?.size).toBe(0);
+    const s = station('once-emptied');
+    const run = await runAs(emptied, ['agent', '--config', s.config, '--once']);
+    expect(run.code, run.output).toBe(2);
+    expect(run.output).toMatch(/targets\[0\]: ICMP not permitted: .*EPERM.*bounding set/);
+    expect(run.output).not.toMatch(/\n\s+at /);
+  });
+
   it('fails --once with exit 2 naming the ICMP target and what to grant when the line is removed', async () => {
     const s = station('once-removed');
     const run = await runAs(withoutGrant, ['agent', '--config', s.config, '--once']);
