@@ -9,6 +9,7 @@ import { agentConfigSchema, type AgentConfig } from './config.js';
 import { SqliteOutbox } from './outbox.js';
 import { gatewayResolver } from './probes/index.js';
 import { buildSources, type StationSources } from './sources.js';
+import { assertStartable } from './preflight.js';
 import { Uplink } from './uplink.js';
 
 /** Loads and checks an agent config: every problem is a ConfigError naming its key, before any network I/O. */
@@ -36,6 +37,8 @@ export interface RunningAgent {
 
 /** Composition root of the agent process. */
 export function startAgent(cfg: AgentConfig, opts: { configFile: string; log?: Logger; sources?: ReportSources; now?: () => number }): RunningAgent {
+  // An outbox it cannot write or a secret it cannot read is the operator's to fix: a ConfigError, not a stack trace.
+  assertStartable(cfg, opts.configFile);
   const log = opts.log ?? createLogger({ level: cfg.log_level });
   const now = opts.now ?? Date.now;
   const password = readSecret({ file: cfg.broker.password_file, envName: 'LINKWATCH_BROKER_PASSWORD', key: 'broker.password_file', configFile: opts.configFile, log });

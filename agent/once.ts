@@ -5,6 +5,7 @@ import type { AgentConfig } from './config.js';
 import type { Outbox } from './outbox.js';
 import type { Logger } from '../lib/log.js';
 import { buildSources } from './sources.js';
+import { checkReadiness } from './preflight.js';
 
 /** An outbox that keeps nothing: `--once` measures and prints, it never commits or sends. */
 const NO_OUTBOX: Outbox = {
@@ -38,6 +39,16 @@ export async function measureOnce(cfg: AgentConfig, deps: { log: Logger; sources
   } finally {
     station.stop();
   }
+}
+
+/**
+ * Checks what the real run needs (secrets readable, outbox writable, ICMP permitted) and writes one line per problem,
+ * naming the config key. True when something is missing: a pre-check that passes must mean the service will run.
+ */
+export async function reportUnready(cfg: AgentConfig, configFile: string, write: (line: string) => void = (l) => process.stderr.write(l)): Promise<boolean> {
+  const unready = await checkReadiness(cfg, { configFile });
+  for (const u of unready) write(`linkwatch: not ready: ${configFile}: ${u.key}: ${u.problem}\n`);
+  return unready.length > 0;
 }
 
 const fmt = (v: number | undefined, digits = 1) => (v === undefined ? '-' : v.toFixed(digits));

@@ -297,19 +297,40 @@ export function writeAcl(dir: string, collectors: readonly string[] = DEFAULT_CO
   return paths(dir).acl;
 }
 
+/** The station's OS: where its files go, and which path syntax they are written in. */
+export type StationOs = 'linux' | 'windows';
+
+/**
+ * Where an agent's files go by default. Linux: the config and credentials in /etc/linkwatch, the outbox in the unit's
+ * StateDirectory= (/var/lib/linkwatch), the only place ProtectSystem=strict leaves writable. Windows: all under
+ * C:\ProgramData\linkwatch.
+ */
+export const STATION_DIRS: Record<StationOs, { install: string; outbox: string }> = {
+  linux: { install: '/etc/linkwatch', outbox: '/var/lib/linkwatch/outbox' },
+  windows: { install: 'C:\\ProgramData\\linkwatch', outbox: 'C:\\ProgramData\\linkwatch\\outbox' },
+};
+
+const looksWindows = (p: string) => /^[A-Za-z]:[\\/]|\\/.test(p);
+
 export interface AgentConfigOptions {
   brokerUrl: string;
   auth: 'certificate' | 'password';
-  /** Where the files go on the station PC (`/etc/linkwatch`, `C:\ProgramData\linkwatch`). */
-  installDir: string;
+  /** The station's OS; default: windows when `installDir` is a Windows path, else linux. */
+  os?: StationOs;
+  /** Where the config and credential files go on the station PC; default per OS (STATION_DIRS). */
+  installDir?: string;
+  /** The outbox directory on the station PC; default per OS (STATION_DIRS). */
+  outboxPath?: string;
   protocolVersion: 4 | 5;
   targets?: unknown[];
 }
 
 /** The agent config of one station: broker URL, identity and where its credential files sit on the station PC. */
 export function agentConfigFor(station: string, o: AgentConfigOptions): Record<string, unknown> {
-  const path = /^[A-Za-z]:\\|\\/.test(o.installDir) ? win32 : posix;
-  const at = (f: string) => path.join(o.installDir, f);
+  const os: StationOs = o.os ?? (o.installDir !== undefined && looksWindows(o.installDir) ? 'windows' : 'linux');
+  const installDir = o.installDir ?? STATION_DIRS[os].install;
+  const path = os === 'windows' ? win32 : posix;
+  const at = (f: string) => path.join(installDir, f);
   return {
     station,
     interval: '10s',
@@ -320,9 +341,23 @@ export function agentConfigFor(station: string, o: AgentConfigOptions): Record<s
       ...(o.auth === 'certificate' ? { cert: at('cert.pem'), key: at('key.pem') } : { password_file: at('password') }),
       protocol_version: o.protocolVersion,
     },
-    outbox: { path: at('outbox'), max_bytes: '256MB' },
+    outbox: { path: o.outboxPath ?? STATION_DIRS[os].outbox, max_bytes: '256MB' },
     targets: o.targets ?? [{ name: 'gw', role: 'gateway', kind: 'icmp', host: 'auto' }],
   };
+}
+
+/**
+ * An agent config as YAML. Strings holding a backslash (Windows paths) are single-quoted, where YAML keeps every
+ * character as written: in a double-quoted string `\l` would be an escape, and a plain one is easily broken by hand.
+ */
+export function agentConfigYaml(config: Record<string, unknown>): string {
+  const doc = new YAML.Document(config);
+  YAML.visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && node.value.includes('\\')) node.type = 'QUOTE_SINGLE';
+    },
+  });
+  return doc.toString();
 }
 
 /** Writes clients/<station>/agent.yaml for a station of the registry. */
@@ -331,7 +366,7 @@ export function writeAgentConfig(dir: string, station: string, o: AgentConfigOpt
   const file = credentialPaths(dir).agentConfig(station);
   mkdirSync(paths(dir).client(station), { recursive: true });
   if (!existsSync(join(paths(dir).client(station), 'ca.pem')) && existsSync(paths(dir).caCert)) copyFileSync(paths(dir).caCert, join(paths(dir).client(station), 'ca.pem'));
-  writeFileSync(file, `# linkwatch agent of ${station}, written by \`linkwatch credentials agent-config\`\n${YAML.stringify(agentConfigFor(station, o))}`);
+  writeFileSync(file, `# linkwatch agent of ${station}, written by \`linkwatch credentials agent-config\`\n${agentConfigYaml(agentConfigFor(station, o))}`);
   return file;
 }
 
@@ -424,18 +459,26 @@ export function credentialsCommand(cmd: Cmd): Cmd {
   withIds(cmd.command('agent-config [stations...]').description('write clients/<station>/agent.yaml from the registry'))
     .requiredOption('--broker-url <url>', 'mqtts://hub.example:8883')
     .option('--auth <mode>', 'certificate or password', 'certificate')
-    .option('--install-dir <dir>', 'where the files go on the station PC', '/etc/linkwatch')
+    .option('--os <os>', 'the station\'s OS: linux or windows, for the default paths and their syntax (default: windows when --install-dir is a Windows path, else linux)')
+    .option('--install-dir <dir>', 'where the config and credentials go on the station PC (default: /etc/linkwatch; windows: C:\\ProgramData\\linkwatch)')
+    .option('--outbox-path <dir>', 'the outbox directory on the station PC (default: /var/lib/linkwatch/outbox, the unit\'s StateDirectory; windows: C:\\ProgramData\\linkwatch\\outbox)')
     .option('--protocol-version <n>', '5 (mosquitto) or 4 (embedded broker)', '5')
     .option('--targets <file>', 'YAML list of targets for every station')
-    .action(guard((args: string[], o: { dir: string; registry?: string; all?: boolean; brokerUrl: string; auth: string; installDir: string; protocolVersion: string; targets?: string }) => {
+    .action(guard((args: string[], o: { dir: string; registry?: string; all?: boolean; brokerUrl: string; auth: string; os?: string; installDir?: string; outboxPath?: string; protocolVersion: string; targets?: string }) => {
       const { ids, stations } = names(args, o);
       if (!stations) throw new CredentialsError('agent-config needs --registry');
       if (o.auth !== 'certificate' && o.auth !== 'password') throw new CredentialsError('--auth must be certificate or password');
+      const os = o.os ?? (o.installDir !== undefined && looksWindows(o.installDir) ? 'windows' : 'linux');
+      if (os !== 'linux' && os !== 'windows') throw new CredentialsError('--os must be linux or windows');
+      for (const [opt, value] of [['--install-dir', o.installDir], ['--outbox-path', o.outboxPath]] as const) {
+        if (value !== undefined && looksWindows(value) !== (os === 'windows')) throw new CredentialsError(`${opt} ${value} is not a ${os} path (--os ${os})`);
+      }
       if (!/^mqtts:\/\//.test(o.brokerUrl)) throw new CredentialsError('--broker-url must be mqtts:// (TLS)');
       const targets = o.targets ? (YAML.parse(readFileSync(o.targets, 'utf8')) as unknown[]) : undefined;
       for (const id of ids) {
         out(writeAgentConfig(o.dir, id, {
-          brokerUrl: o.brokerUrl, auth: o.auth, installDir: o.installDir, protocolVersion: o.protocolVersion === '4' ? 4 : 5, stations, ...(targets ? { targets } : {}),
+          brokerUrl: o.brokerUrl, auth: o.auth, os, protocolVersion: o.protocolVersion === '4' ? 4 : 5, stations,
+          ...(o.installDir !== undefined ? { installDir: o.installDir } : {}), ...(o.outboxPath !== undefined ? { outboxPath: o.outboxPath } : {}), ...(targets ? { targets } : {}),
         }));
       }
     }));

@@ -29,8 +29,9 @@ export async function main(argv: string[]): Promise<number> {
       const { loadAgentConfig, startAgent } = await import('../agent/main.js');
       const cfg = loadAgentConfig(opts.config);
       if (opts.once) {
-        const { measureOnce, formatReport } = await import('../agent/once.js');
+        const { measureOnce, formatReport, reportUnready } = await import('../agent/once.js');
         const { createLogger } = await import('../lib/log.js');
+        if (await reportUnready(cfg, opts.config)) return void (code = EXIT.ERROR);
         const report = await measureOnce(cfg, { log: createLogger({ level: 'warn' }) });
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
         return;
