@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { InfluxDB } from 'influx';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ConfigError, loadConfigFile } from '../lib/config-file.js';
@@ -111,6 +111,18 @@ function newEvaluator(cfg: CollectorConfig, opts: CollectorOptions & { log: Logg
   });
 }
 
+/** The dead letters, or a ConfigError naming `dead_letter.path` when it cannot be made or written. */
+function openDeadLetters(cfg: CollectorConfig, configFile: string, now: () => number): DeadLetters {
+  try {
+    const dl = new DeadLetters(cfg.dead_letter.path, cfg.dead_letter.max_bytes, now);
+    accessSync(cfg.dead_letter.path, constants.W_OK);
+    return dl;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(configFile, 'dead_letter.path', `cannot write ${cfg.dead_letter.path} (${code}); under systemd it belongs under the unit's StateDirectory=`);
+  }
+}
+
 export interface RunningEvaluator {
   evaluator: Evaluator;
   stop(): Promise<void>;
@@ -155,7 +167,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const registryWatch = liveRegistry(cfg, log);
   const registry = registryWatch.current;
   const influx = influxClient(cfg.influx, influxPassword);
-  const deadLetters = new DeadLetters(cfg.dead_letter.path, cfg.dead_letter.max_bytes, now);
+  const deadLetters = openDeadLetters(cfg, opts.configFile, now);
   const ensureDatabase = async () => {
     await influx.createDatabase(cfg.influx.database); // CREATE DATABASE is idempotent
   };

@@ -40,6 +40,20 @@ describe('linkwatch CLI', () => {
     expect(output).toMatch(/stations: .*stations\.csv:3: duplicate id "bk-a"/);
   });
 
+  it('exits 2 naming dead_letter.path when the collector cannot keep its dead letters there, with no stack trace', async () => {
+    const dir = tempDir('lw-cli-');
+    const csv = join(dir, 'stations.csv');
+    writeFileSync(csv, 'id,name,commune,district,province,lat,lon,isp,circuit,sla_target\nbk-a,A,Xã A,Chợ Mới,Thái Nguyên,21.8,105.7,VNPT,c1,99.5\n');
+    const file = join(dir, 'collector.yaml');
+    // A file where the directory should be: mkdir fails whoever runs the test (root included).
+    writeFileSync(join(dir, 'not-a-dir'), '');
+    writeFileSync(file, `broker: { url: 'mqtt://127.0.0.1:1' }\ninflux: { url: 'http://127.0.0.1:1', database: lw }\nstations: ${JSON.stringify(csv)}\ndead_letter: { path: ${JSON.stringify(join(dir, 'not-a-dir', 'dl'))} }\nhttp: { listen: 'off' }\n`);
+    const { code, output } = await run(['collector', '--config', file]);
+    expect(code).toBe(2);
+    expect(output).toMatch(/config error: .*collector\.yaml: dead_letter\.path: cannot write .*ENOTDIR/);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+
   it('exits 2 on a missing config file', async () => {
     const { code, output } = await run(['agent', '--config', '/nonexistent/agent.yaml']);
     expect(code).toBe(2);
