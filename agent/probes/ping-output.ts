@@ -1,6 +1,7 @@
 /**
  * A parser of `ping` output that reads numbers and layout, not words, so it works on Linux iputils, busybox, macOS
- * and Windows ping.exe in any display language and OEM code page (research/peers.md, lesson 1). Pure.
+ * and Windows ping.exe in any display language and OEM code page: parsers that match words break on the first
+ * non-English Windows (node-ping #80, #91). Pure.
  *
  * The caller decodes the child's bytes as latin1: every byte maps to one character, so CP866, CP932, CP936, CP950 or
  * CP1258 text turns into harmless noise while the ASCII digits, `=`, `<`, `(`, `%`, `:` and `TTL=` stay intact (no
