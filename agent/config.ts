@@ -27,9 +27,18 @@ export const outboxSchema = z.strictObject({
   backfill_batch: z.number().int().min(1).max(500).default(50),
 });
 
+/**
+ * The shortest cycle an agent accepts. Every cycle spawns its probes (ping.exe alone spaces echoes a second apart),
+ * commits a report to disk with an fsync and sends it; 150 stations at 1 s are already 150 reports a second at the
+ * collector. Below 1 s the likely cause is a typo (`10ms` for `10s`, `0.1` meaning minutes), not a need.
+ */
+export const MIN_INTERVAL_MS = 1000;
+
 export const agentConfigSchema = z.strictObject({
   station: stationId,
-  interval: durationMs.prefault('10s'),
+  interval: durationMs.prefault('10s').refine((ms) => ms >= MIN_INTERVAL_MS, {
+    message: `must be at least 1s: each cycle spawns probes and commits a report to disk (did you mean seconds?)`,
+  }),
   /** Random spread of each cycle's start, so 150 stations do not probe in lockstep. Default: 10 % of interval. */
   jitter: durationMs.optional(),
   broker: brokerSchema,

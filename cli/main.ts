@@ -26,13 +26,15 @@ export async function main(argv: string[]): Promise<number> {
     .option('--once', 'measure once, print the report and exit without sending it')
     .option('--json', 'with --once: print the report as JSON')
     .action(async (opts: { config: string; once?: boolean; json?: boolean }) => {
+      // Without --once the agent runs as a service and prints no report, so --json would silently do nothing.
+      if (opts.json && !opts.once) return program.error('error: --json prints the report of --once; use `linkwatch agent --config FILE --once --json`', { exitCode: EXIT.ERROR });
       const { loadAgentConfig, startAgent } = await import('../agent/main.js');
       const cfg = loadAgentConfig(opts.config);
       if (opts.once) {
         const { measureOnce, formatReport, reportUnready } = await import('../agent/once.js');
         const { createLogger } = await import('../lib/log.js');
         if (await reportUnready(cfg, opts.config)) return void (code = EXIT.ERROR);
-        const report = await measureOnce(cfg, { log: createLogger({ level: 'warn' }) });
+        const report = await measureOnce(cfg, { log: createLogger({ level: 'warn', stderr: true }) });
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
         return;
       }

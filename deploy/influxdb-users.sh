@@ -72,8 +72,11 @@ for pair in "$writer:$writer_pw" "$reader:$reader_pw" "$evaluator:$evaluator_pw"
   else q "CREATE USER \"$user\" WITH PASSWORD '$pw'" >/dev/null; fi
   q "REVOKE ALL PRIVILEGES ON \"$db\" FROM \"$user\"" >/dev/null
 done
-q "GRANT WRITE ON \"$db\" TO \"$writer\"" >/dev/null
+# InfluxDB 1.x keeps one privilege per user and database and a GRANT replaces it: READ granted after WRITE would
+# leave the collector unable to write. So a collector that also reads gets ALL (READ and WRITE) in one grant.
+if [ "$writer_reads" = yes ]; then q "GRANT ALL ON \"$db\" TO \"$writer\"" >/dev/null
+else q "GRANT WRITE ON \"$db\" TO \"$writer\"" >/dev/null; fi
 q "GRANT READ ON \"$db\" TO \"$reader\"" >/dev/null
 q "GRANT ALL ON \"$db\" TO \"$evaluator\"" >/dev/null
-if [ "$writer_reads" = yes ]; then q "GRANT READ ON \"$db\" TO \"$writer\"" >/dev/null; fi
-echo "InfluxDB users ready on $url: admin, $writer (WRITE $db), $reader (READ $db), $evaluator (READ+WRITE $db); passwords in $secrets"
+writer_privilege=WRITE; [ "$writer_reads" = yes ] && writer_privilege=READ+WRITE
+echo "InfluxDB users ready on $url: admin, $writer ($writer_privilege $db), $reader (READ $db), $evaluator (READ+WRITE $db); passwords in $secrets"

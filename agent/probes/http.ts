@@ -35,7 +35,11 @@ const statusSpec = z.union([z.string(), z.number(), z.array(z.union([z.string(),
 export const httpTarget = z.strictObject({
   ...targetBase,
   kind: z.literal('http'),
-  url: z.string().regex(/^https?:\/\/.+/i, 'expected an http:// or https:// URL'),
+  url: z
+    .string()
+    .regex(/^https?:\/\/.+/i, 'expected an http:// or https:// URL')
+    // `http://dan cu.example.vn/`, `https://[::1/health`: the scheme looks right but no request could be made.
+    .refine((u) => URL.canParse(u) && new URL(u).hostname !== '', { message: 'cannot be parsed as a URL (a space, a bracket, the host or the port?)' }),
   method: z.enum(['GET', 'HEAD']).default('GET'),
   /** Statuses that count as up. */
   expect_status: statusSpec.prefault('200-399'),

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationMs } from '../../lib/config-file.js';
 import { summarizeRtts } from '../stats.js';
-import { decodePingBytes, parsePingOutput, type PingOutput } from './ping-output.js';
+import { decodePingBytes, parsePingOutput, readableLine, type PingOutput } from './ping-output.js';
 import { classifySocketError, targetBase, type ProbeContext, type ProbeKindDef, type ProbeResult } from './types.js';
 
 export const icmpTarget = z.strictObject({
@@ -22,20 +21,6 @@ export const icmpTarget = z.strictObject({
 });
 export type IcmpTarget = z.output<typeof icmpTarget>;
 
-interface PingBuilder {
-  getCommandArguments(target: string, config: Record<string, unknown>): string[];
-  getSpawnOptions(): Record<string, unknown>;
-}
-interface PingFactory {
-  createBuilder(platform: string): PingBuilder;
-  getExecutablePath(platform: string, v6: boolean): string;
-  isWindow(platform: string): boolean;
-  isLinux(platform: string): boolean;
-}
-// The `ping` package's builders keep the per-OS flags in one maintained place; its parser is not used (it reads
-// localised words, node-ping #80/#17).
-const pingFactory = createRequire(import.meta.url)('ping/lib/builder/factory') as PingFactory;
-
 export interface PingCommand {
   file: string;
   args: string[];
@@ -45,15 +30,15 @@ export interface PingCommand {
 }
 
 /**
- * Builds the ping command for a platform. Pure apart from reading the environment.
- * - Timeout: ping 0.4's Linux builder passes `-W` as whole seconds (busybox rejects fractions) and replaces 0 with
- *   its default, so it gets at least 1 s; its Windows builder turns seconds into `-w` milliseconds.
- * - Count goes through the builder as `min_reply` (`-c` / `-n`).
- * - Spacing is `-i` on Linux and macOS only; ping.exe has no such flag (its `-i` is the TTL).
- * - No deadline (`-w`): with one, iputils waits for it to expire whenever an echo is lost; the kill timer bounds the
- *   run instead, on every OS (the Windows builder refuses a deadline anyway).
- * - The environment is copied with `LC_ALL=C`, not taken from `getSpawnOptions()`, whose Linux version assigns
- *   `LANG=C` into this process's own `process.env`.
+ * Builds the ping command for a platform. Pure: the platform and environment are arguments.
+ * - Linux (iputils, busybox): `-n -W s -c n -i s`. `-W` in whole seconds (busybox rejects fractions), at least 1.
+ *   No family flag: both pick it from the address literal (iputils since 20150815, busybox with IPv6 built in).
+ * - macOS: `/sbin/ping` or `/sbin/ping6`; `ping`'s `-W` is in milliseconds and `ping6` has none, so the kill timer
+ *   bounds an IPv6 run.
+ * - Windows: `ping.exe -4|-6 -n n -w ms`. It has no spacing flag (its `-i` is the TTL) and no deadline.
+ * - No deadline anywhere: with one, iputils waits for it to expire whenever an echo is lost; the kill timer bounds
+ *   the run instead, on every OS.
+ * - Unix runs in the C locale so iputils never prints translated words or a decimal comma.
  */
 export function buildPingCommand(
   address: string,
@@ -62,20 +47,30 @@ export function buildPingCommand(
   env: NodeJS.ProcessEnv = process.env,
 ): PingCommand {
   const v6 = isIP(address) === 6;
-  const builder = pingFactory.createBuilder(platform);
-  const windows = pingFactory.isWindow(platform);
-  const timeoutS = windows ? Math.max(0.001, opts.timeoutMs / 1000) : Math.max(1, Math.ceil(opts.timeoutMs / 1000));
+  const windows = platform === 'win32';
   // iputils since 20210202 lets users go down to 2 ms (older ones: 200 ms); busybox has no floor.
   const spacingS = Math.max(0.002, opts.spacingMs / 1000);
-  const extra = windows ? [] : ['-i', spacingS.toFixed(3).replace(/\.?0+$/, '')];
-  const args = builder.getCommandArguments(address, { numeric: true, timeout: timeoutS, min_reply: opts.count, v6, extra });
+  const spacing = ['-i', spacingS.toFixed(3).replace(/\.?0+$/, '')];
+  const count = String(opts.count);
+  let file: string;
+  let args: string[];
+  if (windows) {
+    file = `${env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows'}\\System32\\PING.EXE`;
+    args = [v6 ? '-6' : '-4', '-n', count, '-w', String(Math.max(1, Math.round(opts.timeoutMs))), address];
+  } else if (platform === 'darwin') {
+    file = v6 ? '/sbin/ping6' : '/sbin/ping';
+    args = v6 ? ['-n', '-c', count, ...spacing, address] : ['-n', '-W', String(Math.max(1, Math.round(opts.timeoutMs))), '-c', count, ...spacing, address];
+  } else {
+    file = 'ping';
+    args = ['-n', '-W', String(Math.max(1, Math.ceil(opts.timeoutMs / 1000))), '-c', count, ...spacing, address];
+  }
   // ping.exe sends the next echo a second after the previous one was sent or timed out. A loaded machine stretches
   // short intervals (10 ms echoes took 17 ms on a CI box at load 9), hence three times the nominal time; the
   // cycle deadline (0.9 × interval) is the tighter bound in normal use.
   const perEcho = windows ? Math.max(1000, opts.timeoutMs) : opts.spacingMs;
   const budgetMs = Math.ceil(3 * opts.count * perEcho + opts.timeoutMs + 1000);
   return {
-    file: pingFactory.getExecutablePath(platform, v6),
+    file,
     args,
     options: windows ? { windowsHide: true } : { windowsHide: true, env: { ...env, LC_ALL: 'C', LANG: 'C' } },
     budgetMs,
@@ -115,13 +110,23 @@ export function runPing(cmd: PingCommand, signal: AbortSignal): Promise<PingRun>
   });
 }
 
-/** Turns a parsed run into a sample. Pure. */
+/** What ping said went wrong, for a sample's `detail`: every line of it, readable, at most 300 characters. */
+function pingDetail(lines: readonly string[]): string {
+  return lines.map(readableLine).join(' | ').slice(0, 300);
+}
+
+/**
+ * Turns a parsed run into a sample. Pure. Order matters: any reply makes it `ok`; ping's own complaint (it could not
+ * start, or could not send: no permission, no route) is an `error` with its words; an ICMP error from the path is
+ * `unreachable`; silence is a `timeout`.
+ */
 export function pingResult(parsed: PingOutput, run: { killed: boolean; count: number }): ProbeResult {
   const received = parsed.rtts.length;
   const sent = Math.max(received, parsed.transmitted ?? run.count);
   const summary = summarizeRtts(parsed.rtts, sent);
   if (received > 0) return { ...summary, ok: true };
-  if (!parsed.started) return { ...summary, ok: false, error: 'error', detail: parsed.firstLine.slice(0, 300) || 'ping printed nothing' };
+  if (!parsed.started) return { ...summary, ok: false, error: 'error', detail: pingDetail(parsed.message) || 'ping printed nothing' };
+  if (parsed.message.length > 0) return { ...summary, ok: false, error: 'error', detail: pingDetail(parsed.message) };
   if (parsed.icmpErrors > 0) return { ...summary, ok: false, error: 'unreachable', detail: `${parsed.icmpErrors} ICMP errors from the path` };
   return { ...summary, ok: false, error: 'timeout', detail: run.killed ? 'ping killed at its time budget' : 'no echo reply' };
 }

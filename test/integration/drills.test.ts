@@ -100,7 +100,7 @@ async function server(): Promise<Server> {
     },
     startAgent(station) {
       const file = configFile(`agent-${station}.yaml`, {
-        station, interval: '500ms', log_level: 'info',
+        station, interval: '1s', log_level: 'info',
         broker: { url: broker.url, ca: c.caCert, cert: c.clientCert(station), key: c.clientKey(station) },
         outbox: { path: s.outbox(station), ack_timeout: '3s', backfill_rate: 200 },
         targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: target.port, count: 1 }],

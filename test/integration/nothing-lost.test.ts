@@ -35,7 +35,7 @@ async function rig(opts: { mqttPersistence?: boolean } = {}): Promise<Rig> {
   env.writeRegistry([{ id: STATION, name: 'Công an xã Kim Hỷ', commune: 'Kim Hỷ', district: 'Na Rì', isp: 'VNPT' }]);
   const outboxDir = join(env.dir, 'outbox', STATION);
   const agentConfig = env.writeConfig('agent.yaml', env.agentConfig(STATION, {
-    interval: '200ms',
+    interval: '1s',
     outbox: { path: outboxDir, ack_timeout: '2s', backfill_rate: 500, backfill_batch: 50 },
     targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: targetPort, count: 1 }],
   }));

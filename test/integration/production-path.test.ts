@@ -71,7 +71,7 @@ describe('production path: TLS, certificates, ACL, shared subscription', () => {
     const outbox = join(dir, 'outbox');
     const file = join(dir, 'agent.yaml');
     writeFileSync(file, YAML.stringify({
-      station: STATION, interval: '300ms', log_level: 'silent',
+      station: STATION, interval: '1s', log_level: 'silent',
       broker: { url: broker.url, ca: c.caCert, cert: c.clientCert(STATION), key: c.clientKey(STATION) },
       outbox: { path: outbox, ack_timeout: '2s', backfill_rate: 500 },
       targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: target.port, count: 1 }],

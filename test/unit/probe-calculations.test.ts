@@ -14,42 +14,51 @@ describe('buildPingCommand', () => {
   it('on Linux: numeric, whole-second -W, count and interval, no deadline, in the C locale', () => {
     const c = buildPingCommand('10.0.0.1', opts, 'linux', { PATH: '/usr/bin' });
     expect(c.file).toBe('ping');
-    expect(c.args).toEqual(['-n', '-W', '2', '-c', '5', '-s', '56', '-i', '0.2', '10.0.0.1']);
+    expect(c.args).toEqual(['-n', '-W', '2', '-c', '5', '-i', '0.2', '10.0.0.1']);
     expect(c.options.env).toMatchObject({ LC_ALL: 'C', LANG: 'C', PATH: '/usr/bin' });
   });
+  it('on Linux: pings an IPv6 address with the same ping, which takes the family from the address', () => {
+    const c = buildPingCommand('2001:db8::1', opts, 'linux', {});
+    expect([c.file, c.args.at(-1)]).toEqual(['ping', '2001:db8::1']);
+  });
   it('on Windows: -n count and -w in milliseconds, no interval, deadline or Linux flag', () => {
-    const c = buildPingCommand('10.0.0.1', opts, 'win32');
-    expect(c.args).toEqual(['-4', '-w', '1500', '-n', '5', '-l', '32', '10.0.0.1']);
+    const c = buildPingCommand('10.0.0.1', opts, 'win32', { SystemRoot: 'C:\\Windows' });
+    expect(c.args).toEqual(['-4', '-n', '5', '-w', '1500', '10.0.0.1']);
     expect(c.args).not.toContain('-i');
     expect(c.args).not.toContain('-c');
-    expect(c.file).toMatch(/system32\/ping\.exe$/);
+    expect(c.file).toBe('C:\\Windows\\System32\\PING.EXE');
     expect(c.options).toEqual({ windowsHide: true });
   });
   it('on Windows: pings an IPv6 address with -6', () => {
-    expect(buildPingCommand('2001:db8::1', opts, 'win32').args[0]).toBe('-6');
+    expect(buildPingCommand('2001:db8::1', opts, 'win32', {}).args[0]).toBe('-6');
+  });
+  it('on macOS: -W in milliseconds for IPv4, ping6 without one for IPv6', () => {
+    expect(buildPingCommand('10.0.0.1', opts, 'darwin', {}).args).toEqual(['-n', '-W', '1500', '-c', '5', '-i', '0.2', '10.0.0.1']);
+    const v6 = buildPingCommand('2001:db8::1', opts, 'darwin', {});
+    expect([v6.file, v6.args]).toEqual(['/sbin/ping6', ['-n', '-c', '5', '-i', '0.2', '2001:db8::1']]);
   });
   it('sets a kill budget that covers every echo and the last timeout', () => {
     expect(buildPingCommand('10.0.0.1', opts, 'linux').budgetMs).toBe(3 * 5 * 200 + 1500 + 1000);
     // ping.exe spaces echoes by a second at least
     expect(buildPingCommand('10.0.0.1', opts, 'win32').budgetMs).toBe(3 * 5 * 1500 + 1500 + 1000);
   });
-  it('never lets ping 0.4 replace a sub-second timeout with its 2 s default on Linux', () => {
+  it('never passes a sub-second timeout to Linux ping, which takes whole seconds', () => {
     expect(buildPingCommand('10.0.0.1', { ...opts, timeoutMs: 300 }, 'linux').args.slice(1, 3)).toEqual(['-W', '1']);
   });
 });
 
 describe('pingResult', () => {
   it('is ok with loss when some echoes came back', () => {
-    expect(pingResult({ transmitted: 10, rtts: [1, 2, 3], icmpErrors: 0, started: true, firstLine: '' }, { killed: false, count: 10 })).toMatchObject({ ok: true, sent: 10, received: 3, loss: 0.7 });
+    expect(pingResult({ transmitted: 10, rtts: [1, 2, 3], icmpErrors: 0, started: true, message: [] }, { killed: false, count: 10 })).toMatchObject({ ok: true, sent: 10, received: 3, loss: 0.7 });
   });
   it('names ICMP errors from the path as unreachable', () => {
-    expect(pingResult({ transmitted: 4, rtts: [], icmpErrors: 1, started: true, firstLine: '' }, { killed: false, count: 4 })).toMatchObject({ ok: false, loss: 1, error: 'unreachable' });
+    expect(pingResult({ transmitted: 4, rtts: [], icmpErrors: 1, started: true, message: [] }, { killed: false, count: 4 })).toMatchObject({ ok: false, loss: 1, error: 'unreachable' });
   });
   it('counts the requested echoes as sent when the kill timer cut the statistics off', () => {
-    expect(pingResult({ rtts: [], icmpErrors: 0, started: true, firstLine: '' }, { killed: true, count: 5 })).toMatchObject({ sent: 5, loss: 1, error: 'timeout' });
+    expect(pingResult({ rtts: [], icmpErrors: 0, started: true, message: [] }, { killed: true, count: 5 })).toMatchObject({ sent: 5, loss: 1, error: 'timeout' });
   });
   it('reports output that never started as an error with its first line', () => {
-    expect(pingResult({ rtts: [], icmpErrors: 0, started: false, firstLine: 'Bad option -d.' }, { killed: false, count: 5 })).toMatchObject({ error: 'error', detail: 'Bad option -d.' });
+    expect(pingResult({ rtts: [], icmpErrors: 0, started: false, message: ['Bad option -d.'] }, { killed: false, count: 5 })).toMatchObject({ error: 'error', detail: 'Bad option -d.' });
   });
 });
 
