@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Logger } from '../lib/log.js';
 import { formatPath } from '../lib/config-file.js';
 import type { Station } from './registry.js';
+import { MaintenanceError } from '../lib/errors.js';
 
 const instant = z
   .union([z.string(), z.date()])
@@ -38,10 +39,7 @@ export const maintenanceFileSchema = z.strictObject({ windows: z.array(windowSch
 /** One planned window; every selector given must match the station. Times are ms epoch, `end` exclusive. */
 export type MaintenanceWindow = z.output<typeof windowSchema>;
 
-export class MaintenanceError extends Error {
-  override readonly name = 'MaintenanceError';
-  readonly code = 'LW_MAINTENANCE';
-}
+export { MaintenanceError };
 
 /** Parses a maintenance file's text. Names are compared in NFC, as the registry stores them. Pure. */
 export function parseMaintenance(text: string, file = 'maintenance.yaml'): MaintenanceWindow[] {
