@@ -107,7 +107,7 @@ export class MaintenanceFile {
       this.windows = parseMaintenance(readFileSync(this.file, 'utf8'), this.file);
       this.log.info({ file: this.file, windows: this.windows.length }, 'maintenance windows loaded');
     } catch (err) {
-      this.log.error({ err: (err as Error).message, file: this.file }, 'maintenance file not loaded; keeping the previous windows');
+      this.log.error({ err, file: this.file }, 'maintenance file not loaded; keeping the previous windows');
     }
     return this.windows;
   }
