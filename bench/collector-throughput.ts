@@ -2,13 +2,16 @@
  * Collector throughput against the ceilings of this machine, measured in one run:
  *  1. broker ceiling: mosquitto delivering the payloads to a bare mqtt.js subscriber that only counts them;
  *  2. InfluxDB ceiling: influxd accepting the same points as pre-built line protocol, 5,000 a request, 2 at a time;
- *  3. the collector (in-process `startCollector`): real mosquitto → decode → validate → line protocol → influxd, each
- *     report acknowledged after its write.
+ *  3. the collector (the real CLI, its own process): real mosquitto → decode → validate → line protocol → influxd,
+ *     each report acknowledged after its write; its peak RSS is sampled while it drains (MQTT 5 flow control keeps the
+ *     flood in the broker, so it runs with the default influx.max_pending_points);
+ *  4. the peer: a batched Node-RED flow (bench/node-red.ts) draining the same queued reports, 625 per write.
  * The reports are queued in the broker first (a persistent session), then drained, so the publisher never competes
- * for the 2 cores while a rate is being timed. Each of the three is measured `--rounds` times, interleaved.
+ * for the 2 cores while a rate is being timed. Each stage is measured `--rounds` times, interleaved.
  *
  *   node dist/bench/collector-throughput.js [--reports 40000] [--stations 2000] [--rounds 3] [--encoding deflate|json]
  *     [--profile DIR]   (a CPU profile of the collector process per round)
+ *     [--node-red 0]    (leave out the Node-RED flow; it is installed from the npm registry once, into a cache dir)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
