@@ -2,13 +2,16 @@
  * Collector throughput against the ceilings of this machine, measured in one run:
  *  1. broker ceiling: mosquitto delivering the payloads to a bare mqtt.js subscriber that only counts them;
  *  2. InfluxDB ceiling: influxd accepting the same points as pre-built line protocol, 5,000 a request, 2 at a time;
- *  3. the collector (in-process `startCollector`): real mosquitto → decode → validate → line protocol → influxd, each
- *     report acknowledged after its write.
+ *  3. the collector (the real CLI, its own process): real mosquitto → decode → validate → line protocol → influxd,
+ *     each report acknowledged after its write; its peak RSS is sampled while it drains (MQTT 5 flow control keeps the
+ *     flood in the broker, so it runs with the default influx.max_pending_points);
+ *  4. the peer: a batched Node-RED flow (bench/node-red.ts) draining the same queued reports, 625 per write.
  * The reports are queued in the broker first (a persistent session), then drained, so the publisher never competes
- * for the 2 cores while a rate is being timed. Each of the three is measured `--rounds` times, interleaved.
+ * for the 2 cores while a rate is being timed. Each stage is measured `--rounds` times, interleaved.
  *
  *   node dist/bench/collector-throughput.js [--reports 40000] [--stations 2000] [--rounds 3] [--encoding deflate|json]
  *     [--profile DIR]   (a CPU profile of the collector process per round)
+ *     [--node-red 0]    (leave out the Node-RED flow; it is installed from the npm registry once, into a cache dir)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,11 +22,12 @@ import mqtt, { type MqttClient } from 'mqtt';
 import YAML from 'yaml';
 import { reportToLines } from '../collector/points.js';
 import type { Station } from '../collector/registry.js';
-import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
+import { freePort, startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
 import { encodePayload, type Encoding } from '../protocol/codec.js';
 import { ackMessage } from '../protocol/report.js';
 import { reportFilter, TOPIC_ROOT, topicFor } from '../protocol/topics.js';
-import { arg, cpuSeconds, DISTRICTS, ISPS, machineBusySeconds, machineLine, makeReport, median, prng, spread, stationIds, waitUntil, writeRegistry, runBench } from './common.js';
+import { installNodeRed, NODE_RED_JOIN, NODE_RED_VERSION, startNodeRed, writeNodeRedFlow } from './node-red.js';
+import { arg, cpuSeconds, DISTRICTS, ISPS, machineBusySeconds, machineLine, makeReport, median, memoryMb, prng, spread, stationIds, waitUntil, writeRegistry, runBench } from './common.js';
 
 const N = arg('reports', 40_000);
 const STATIONS = arg('stations', 2_000);
@@ -31,6 +35,8 @@ const ROUNDS = arg('rounds', 3);
 const ENCODING = arg('encoding', 'deflate') as Encoding;
 /** A directory: the collector writes a V8 CPU profile there (node --cpu-prof). */
 const PROFILE = arg('profile', '');
+/** 0 leaves out the batched Node-RED flow (bench/node-red.ts). */
+const NODE_RED = arg('node-red', 1);
 const INFLUX_BATCH = 5_000;
 const INFLUX_CONCURRENCY = 2;
 const DRAIN_TIMEOUT_MS = 300_000;
@@ -49,6 +55,8 @@ interface Figures {
   influxd_cpu_s: number;
   /** Busy CPU of the whole machine minus the processes above: noise. */
   other_cpu_s: number;
+  /** Peak RSS of the measured process while it drained (MB); 0 where not measured. */
+  rss_peak_mb: number;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'lw-bench-throughput-'));
@@ -65,6 +73,8 @@ async function main() {
   ]);
   const ids = stationIds(STATIONS);
   const registryFile = writeRegistry(join(dir, 'stations.csv'), ids);
+  const red = NODE_RED ? installNodeRed() : undefined;
+  const registry: Record<string, { district: string; province: string; isp: string }> = {};
 
   // The same reports every run: station i sends reports 0…k at 10 s steps, all within the last day.
   const rnd = prng(42);
@@ -81,6 +91,7 @@ async function main() {
     topics.push(topicFor(ids[s]!, 'report'));
     payloads.push(encodePayload(r, ENCODING));
     const station: Station = { id: ids[s]!, name: '', commune: '', district: DISTRICTS[s % DISTRICTS.length]!, province: 'Bắc Kạn', lat: 0, lon: 0, isp: ISPS[s % ISPS.length]!, circuit: '', sla_target: 99.5, sla_class: 'default' };
+    registry[station.id] = { district: station.district, province: station.province, isp: station.isp };
     const lp = reportToLines(r, station, t0 + 86_400_000);
     lines.push(lp.lines);
     points += lp.points;
@@ -89,15 +100,17 @@ async function main() {
   const payloadBytes = payloads.reduce((a, p) => a + p.length, 0);
   console.log(`payload ${(payloadBytes / N).toFixed(0)} B/report (${ENCODING}), ${pointsPerReport} points/report, perStation ${perStation}`);
 
-  const runs = { broker: [] as Figures[], influx: [] as Figures[], collector: [] as Figures[] };
+  const runs = { broker: [] as Figures[], influx: [] as Figures[], collector: [] as Figures[], nodeRed: [] as Figures[] };
   for (let round = 1; round <= ROUNDS; round++) {
     runs.broker.push(await brokerCeiling(topics, payloads, pointsPerReport, round));
     runs.influx.push(await influxCeiling(lines, points, round));
     runs.collector.push(await collectorRun(registryFile, topics, payloads, pointsPerReport, round));
-    const [b, i, c] = [runs.broker.at(-1)!, runs.influx.at(-1)!, runs.collector.at(-1)!];
+    if (red) runs.nodeRed.push(await nodeRedRun(red, registry, topics, payloads, pointsPerReport, round));
+    const [b, i, c, n] = [runs.broker.at(-1)!, runs.influx.at(-1)!, runs.collector.at(-1)!, runs.nodeRed.at(-1)];
     console.log(
       `round ${round}: broker ${b.reports_per_s.toFixed(0)} msg/s · influxd ${i.points_per_s.toFixed(0)} points/s · collector ${c.reports_per_s.toFixed(0)} reports/s = ${c.points_per_s.toFixed(0)} points/s` +
-        ` (${(c.points_per_s / Math.min(b.points_per_s, i.points_per_s)).toFixed(2)} × lower ceiling; other CPU ${c.other_cpu_s.toFixed(1)} s)`,
+        ` (${(c.points_per_s / Math.min(b.points_per_s, i.points_per_s)).toFixed(2)} × lower ceiling; other CPU ${c.other_cpu_s.toFixed(1)} s; peak RSS ${c.rss_peak_mb.toFixed(0)} MB)` +
+        (n ? ` · Node-RED ${n.reports_per_s.toFixed(0)} reports/s (collector ${(c.reports_per_s / n.reports_per_s).toFixed(2)}×)` : ''),
     );
   }
   report(runs, pointsPerReport, payloadBytes / N);
@@ -134,7 +147,7 @@ function usage(pidOf: LocalServer) {
   return cpuSeconds(pidOf.pid()!);
 }
 
-function figures(n: number, pointsPerReport: number, wallS: number, selfCpuS: number, before: Snapshot): Figures {
+function figures(n: number, pointsPerReport: number, wallS: number, selfCpuS: number, before: Snapshot, rssPeakMb = 0): Figures {
   const after = snapshot();
   const mosq = after.mosquitto - before.mosquitto;
   const inf = after.influxd - before.influxd;
@@ -146,6 +159,7 @@ function figures(n: number, pointsPerReport: number, wallS: number, selfCpuS: nu
     mosquitto_cpu_s: mosq,
     influxd_cpu_s: inf,
     other_cpu_s: after.machine - before.machine - mosq - inf - selfCpuS,
+    rss_peak_mb: rssPeakMb,
   };
 }
 
@@ -223,9 +237,9 @@ async function collectorRun(registryFile: string, topics: string[], payloads: Bu
     configFile,
     YAML.stringify({
       broker: { url: broker!.url, client_id: clientId, shared: false, session_expiry: '1h' },
-      // Room for the whole flood: past max_pending_points the collector refuses reports for the agents to send
-      // again later, and this benchmark has no agents to do that.
-      influx: { url: influx!.url, database, max_pending_points: Math.max(200_000, payloads.length * pointsPerReport * 2) },
+      // The default max_pending_points: MQTT 5 flow control keeps the flood in the broker. A report the collector
+      // refused would never be acked (this bench has no agents to send it again), so all acked = none refused.
+      influx: { url: influx!.url, database },
       stations: registryFile,
       dead_letter: { path: join(dir, `dead-letter-${round}`) },
       log_level: 'info',
@@ -260,18 +274,72 @@ async function collectorRun(registryFile: string, topics: string[], payloads: Bu
   });
   let last = 0;
   let lastChange = Date.now();
+  let rssPeak = 0;
+  let rssAt = 0;
   const done = await waitUntil(() => {
+    if (before && Date.now() - rssAt >= 100 && child.exitCode === null) {
+      rssAt = Date.now();
+      rssPeak = Math.max(rssPeak, memoryMb(child.pid!).rss);
+    }
     if (acked !== last) (last = acked), (lastChange = Date.now());
     if (child.exitCode !== null) throw new Error(`collector exited (${child.exitCode}): ${out.slice(-2000)}`);
     return acked >= payloads.length || (before !== undefined && Date.now() - lastChange > STALL_MS);
   }, DRAIN_TIMEOUT_MS, 5);
   const wall = (performance.now() - start) / 1000;
-  const f = figures(acked, pointsPerReport, wall, cpuSeconds(child.pid!) - cpu0, before ?? snapshot());
+  rssPeak = Math.max(rssPeak, memoryMb(child.pid!).rss);
+  const f = figures(acked, pointsPerReport, wall, cpuSeconds(child.pid!) - cpu0, before ?? snapshot(), rssPeak);
   await stopChild(child);
   await watcher.endAsync();
   if (!done || acked < payloads.length) console.log(`  collector: ${acked} of ${payloads.length} reports acknowledged`);
   const stored = await influxQuery(`SELECT count(seq) FROM report`, database);
   if (stored !== payloads.length) console.log(`  collector: ${String(stored)} of ${payloads.length} reports in InfluxDB`);
+  await influxQuery(`DROP DATABASE ${database}`);
+  return f;
+}
+
+/** The batched Node-RED flow on the same queued reports, timed from its broker connection until InfluxDB holds them all. */
+async function nodeRedRun(red: string, stations: Record<string, { district: string; province: string; isp: string }>, topics: string[], payloads: Buffer[], pointsPerReport: number, round: number): Promise<Figures> {
+  const database = `nodered_${round}`;
+  const clientId = `node-red-bench-${round}`;
+  await preload(clientId, topics, payloads);
+  await influxQuery(`CREATE DATABASE ${database}`);
+  const userDir = join(dir, `node-red-${round}`);
+  const settings = writeNodeRedFlow(userDir, { brokerPort: Number(new URL(broker!.url).port), clientId, influxUrl: influx!.url, database, stations }, await freePort());
+  const child = startNodeRed(red, settings, userDir);
+  children.add(child);
+  let before: Snapshot | undefined;
+  let cpu0 = 0;
+  let start = 0;
+  let out = '';
+  const onData = (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+    if (!before && /Connected to broker/.test(out)) {
+      cpu0 = cpuSeconds(child.pid!);
+      start = performance.now();
+      before = snapshot();
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  let stored = 0;
+  let last = 0;
+  let lastChange = Date.now();
+  let rssPeak = 0;
+  let polled = 0;
+  await waitUntil(async () => {
+    if (child.exitCode !== null) throw new Error(`node-red exited (${child.exitCode}): ${out.slice(-2000)}`);
+    if (!before) return false;
+    rssPeak = Math.max(rssPeak, memoryMb(child.pid!).rss);
+    if (Date.now() - polled < 250) return false;
+    polled = Date.now();
+    stored = Number((await influxQuery(`SELECT count(seq) FROM report`, database).catch(() => 0)) ?? 0);
+    if (stored !== last) (last = stored), (lastChange = Date.now());
+    return stored >= payloads.length || Date.now() - lastChange > STALL_MS;
+  }, DRAIN_TIMEOUT_MS, 20);
+  const wall = (performance.now() - start) / 1000;
+  const f = figures(stored, pointsPerReport, wall, cpuSeconds(child.pid!) - cpu0, before ?? snapshot(), rssPeak);
+  await stopChild(child);
+  if (stored < payloads.length) console.log(`  Node-RED: ${stored} of ${payloads.length} reports in InfluxDB; last output: ${out.slice(-1500)}`);
   await influxQuery(`DROP DATABASE ${database}`);
   return f;
 }
@@ -287,17 +355,27 @@ async function stopChild(child: ChildProcess): Promise<void> {
   children.delete(child);
 }
 
-function report(runs: Record<'broker' | 'influx' | 'collector', Figures[]>, pointsPerReport: number, payloadBytes: number) {
+function report(runs: Record<'broker' | 'influx' | 'collector' | 'nodeRed', Figures[]>, pointsPerReport: number, payloadBytes: number) {
   const col = (fs: Figures[], k: keyof Figures, d = 0) => spread(fs.map((f) => f[k]), d);
-  console.log(`\n| stage | reports/s | points/s | CPU-s per 1,000 reports (subscriber / client / collector process) | mosquitto CPU-s | influxd CPU-s | other CPU-s |`);
-  console.log('|---|---|---|---|---|---|---|');
-  for (const [name, fs] of [['broker → bare subscriber', runs.broker], ['line protocol → influxd (5k/request, 2 in flight)', runs.influx], ['mosquitto → collector → influxd', runs.collector]] as const) {
-    console.log(`| ${name} | ${col(fs, 'reports_per_s')} | ${col(fs, 'points_per_s')} | ${col(fs, 'cpu_per_1k', 3)} | ${col(fs, 'mosquitto_cpu_s', 1)} | ${col(fs, 'influxd_cpu_s', 1)} | ${col(fs, 'other_cpu_s', 1)} |`);
+  console.log(`\n| stage | reports/s | points/s | CPU-s per 1,000 reports (subscriber / client / collector process) | mosquitto CPU-s | influxd CPU-s | other CPU-s | peak RSS MB |`);
+  console.log('|---|---|---|---|---|---|---|---|');
+  const stages: Array<[string, Figures[]]> = [['broker → bare subscriber', runs.broker], ['line protocol → influxd (5k/request, 2 in flight)', runs.influx], ['mosquitto → collector → influxd', runs.collector]];
+  if (runs.nodeRed.length > 0) stages.push([`mosquitto → Node-RED ${NODE_RED_VERSION} (${NODE_RED_JOIN} reports a write) → influxd`, runs.nodeRed]);
+  for (const [name, fs] of stages) {
+    console.log(`| ${name} | ${col(fs, 'reports_per_s')} | ${col(fs, 'points_per_s')} | ${col(fs, 'cpu_per_1k', 3)} | ${col(fs, 'mosquitto_cpu_s', 1)} | ${col(fs, 'influxd_cpu_s', 1)} | ${col(fs, 'other_cpu_s', 1)} | ${fs[0]!.rss_peak_mb ? col(fs, 'rss_peak_mb') : '–'} |`);
   }
   const ratios = runs.collector.map((c, i) => c.points_per_s / Math.min(runs.broker[i]!.points_per_s, runs.influx[i]!.points_per_s));
   const lower = median(runs.broker.map((b) => b.points_per_s)) < median(runs.influx.map((i) => i.points_per_s)) ? 'broker' : 'InfluxDB';
   const r = median(ratios);
   console.log(`\ncollector / lower ceiling (${lower}), per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${r.toFixed(2)} — budget ≥ 0.80: ${r >= 0.8 ? 'holds' : 'MISSED'}`);
+  if (runs.nodeRed.length > 0) {
+    const vs = runs.collector.map((c, i) => c.reports_per_s / runs.nodeRed[i]!.reports_per_s);
+    const m = median(vs);
+    const cpuVs = median(runs.collector.map((c, i) => c.cpu_per_1k / runs.nodeRed[i]!.cpu_per_1k));
+    console.log(`collector / batched Node-RED flow, per round: ${vs.map((x) => x.toFixed(2)).join(', ')}; median ${m.toFixed(2)} — budget ≥ 1.50: ${m >= 1.5 ? 'holds' : 'MISSED'}; CPU per report ${cpuVs.toFixed(2)}× Node-RED's`);
+  }
+  const rss = median(runs.collector.map((c) => c.rss_peak_mb));
+  console.log(`collector peak RSS while draining: ${runs.collector.map((c) => c.rss_peak_mb.toFixed(0)).join(', ')} MB — budget ≤ 150 MB: ${rss <= 150 ? 'holds' : 'MISSED'}`);
   const cpu = median(runs.collector.map((c) => c.cpu_per_1k));
   console.log(`collector CPU: ${cpu.toFixed(3)} s per 1,000 reports → 11,300 stations at 10 s (1,130 reports/s) need ${(cpu * 1.13).toFixed(2)} of a core`);
   console.log(`(${pointsPerReport} points and ${payloadBytes.toFixed(0)} payload bytes per report)`);

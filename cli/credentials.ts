@@ -23,14 +23,12 @@ import { STATION_ID } from '../protocol/report.js';
 import { DEFAULT_COLLECTORS, mosquittoAcl, parsePasswordFile, passwordLine } from '../collector/auth.js';
 import { loadRegistry, RegistryError } from '../collector/registry.js';
 import { CommanderError, type Command } from 'commander';
+import { CredentialsError } from '../lib/errors.js';
 
 const { pki, asn1, md } = forge;
 const DAY_MS = 86_400_000;
 
-export class CredentialsError extends Error {
-  override readonly name = 'CredentialsError';
-  readonly code = 'LW_CREDENTIALS';
-}
+export { CredentialsError };
 
 export interface IssuedCert {
   name: string;

@@ -3,13 +3,14 @@
  * first, then the open incidents. Reads the `health` and `incident` points the evaluator wrote.
  * Exit 0 all ok (maintenance included), 1 some station degraded, down or offline, 2 error.
  */
-import type { InfluxDB } from 'influx';
-import { influxClient, loadCollectorConfig } from '../collector/main.js';
+import { ident, influxFromConfig, literal, select, timeRange, type Influx } from '../collector/influx.js';
+import { loadCollectorConfig } from '../collector/main.js';
 import { formatStatusTable, sortStatusRows, type StatusRow } from '../collector/verdict/format.js';
 import type { Incident, Scope } from '../collector/verdict/incidents.js';
 import type { Cause, State } from '../collector/verdict/types.js';
 import { readSecret } from '../lib/secrets.js';
 import { EXIT } from './main.js';
+import { StatusError } from '../lib/errors.js';
 
 /** What `linkwatch status --json` prints. */
 export interface StatusReport {
@@ -25,20 +26,16 @@ export interface StatusReport {
   pipeline: { down: boolean; stations: number };
 }
 
-/** A failure `linkwatch status` reports with exit code 2. */
-export class StatusError extends Error {
-  override readonly name = 'StatusError';
-  readonly code = 'LW_STATUS';
-}
+export { StatusError };
 
 type Row = Record<string, unknown> & { time: Date };
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** Reads the newest evaluation from InfluxDB. */
-export async function readStatus(influx: InfluxDB, url: string): Promise<StatusReport> {
+export async function readStatus(influx: Influx, url: string): Promise<StatusReport> {
   let newest: Row[];
   try {
-    newest = (await influx.query(`SELECT last("code") FROM "health"`, { precision: 'ms' })) as unknown as Row[];
+    newest = (await influx.query(select({ fields: [`last(${ident('code')})`], from: 'health' }), { precision: 'ms' })) as unknown as Row[];
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { res?: { statusCode?: number } };
     if (/database not found/i.test(e.message)) throw new StatusError(`InfluxDB at ${url} has no such database yet: has the collector run?`);
@@ -47,7 +44,10 @@ export async function readStatus(influx: InfluxDB, url: string): Promise<StatusR
   if (newest.length === 0) throw new StatusError(`no verdicts in InfluxDB at ${url}: is the collector's evaluator running (evaluator.enabled)?`);
   const at = newest[0]!.time.getTime();
   const [health, incidents] = (await influx.query(
-    [`SELECT * FROM "health" WHERE time = ${at}ms GROUP BY "station", "district", "isp"`, `SELECT * FROM "incident" WHERE time = ${at}ms GROUP BY "scope", "key"`],
+    [
+      select({ fields: ['*'], from: 'health', where: timeRange({ ms: at }, { ms: at, inclusive: true }), groupBy: ['station', 'district', 'isp'] }),
+      select({ fields: ['*'], from: 'incident', where: timeRange({ ms: at }, { ms: at, inclusive: true }), groupBy: ['scope', 'key'] }),
+    ],
     { precision: 'ms' },
   )) as unknown as Row[][];
   const rows: StatusRow[] = health!.map((r) => {
@@ -92,7 +92,7 @@ export async function runStatus(opts: StatusOptions): Promise<number> {
   const errOut = opts.err ?? ((t: string) => process.stderr.write(t));
   const cfg = loadCollectorConfig(opts.config);
   const password = readSecret({ file: cfg.influx.password_file, envName: 'LINKWATCH_INFLUX_PASSWORD', key: 'influx.password_file', configFile: opts.config });
-  const influx = influxClient(cfg.influx, password);
+  const influx = influxFromConfig(cfg.influx, password);
   let report: StatusReport;
   try {
     report = await readStatus(influx, cfg.influx.url);

@@ -1,25 +1,24 @@
-import type { IPoint } from 'influx';
+import { PayloadError, type RejectReason } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { decodePayload, PayloadError } from '../protocol/codec.js';
-import { eventMessage, report, statusMessage, toRanges, type AckMessage } from '../protocol/report.js';
+import { decodePayload } from '../protocol/codec.js';
+import { eventMessage, report, statusMessage } from '../protocol/report.js';
 import { parseTopic } from '../protocol/topics.js';
+import type { Acks } from './acks.js';
 import type { DeadLetters } from './dead-letters.js';
-import { pointToLine, reportToLines, stationTags } from './points.js';
+import { pointToLine, type Point } from './influx.js';
+import { reportToLines, stationTags } from './points.js';
 import type { Station } from './registry.js';
 import type { BatchWriter, PendingReport } from './writer.js';
 
-/** Reasons a message is refused; each is counted and kept in the dead letters. */
-export type RejectReason =
-  | 'bad_topic' | 'too_large' | 'bad_encoding' | 'bad_json' | 'schema' | 'station_mismatch' | 'unknown_station'
-  | 'stale_ts' | 'future_ts' | 'influx_refused' | 'overloaded';
+export type { RejectReason };
 
 export interface IngestDeps {
   log: Logger;
   now: () => number;
-  writer: BatchWriter;
+  writer: Pick<BatchWriter, 'add'>;
   deadLetters: DeadLetters;
-  /** Publishes an ack to a station (QoS 1). */
-  publishAck: (station: string, ack: AckMessage) => void;
+  /** Acks refused reports to their agents (`Acks.rejected`). */
+  acks: Pick<Acks, 'rejected'>;
   /** The current registry (it may be reloaded while running). */
   registry: () => ReadonlyMap<string, Station>;
   maxPayloadBytes: number;
@@ -92,14 +91,10 @@ export class Ingest {
       // The parsed report is not kept: holding thousands of them until the write made them outlive the young
       // generation, and the collector spent a fifth of its time in GC. The lines say what was refused, if it comes to that.
       const pending: PendingReport = { station, seq: r.seq, lines, points, received: now };
-      if (!this.deps.writer.add(pending)) {
-        // Not acked, so the agent keeps it and sends it again later.
-        this.stats.rejected++;
-        continue;
-      }
-      this.stats.reports++;
+      // A full writer (counted there as refused_full) is not a rejection: not acked, the agent sends it again later.
+      if (this.deps.writer.add(pending)) this.stats.reports++;
     }
-    if (rejectedSeqs.length > 0) this.deps.publishAck(station, { v: 1, stored: [], rejected: toRanges(rejectedSeqs) });
+    this.deps.acks.rejected(station, rejectedSeqs);
   }
 
   private handleStatus(topic: string, station: string, payload: Buffer) {
@@ -129,7 +124,7 @@ export class Ingest {
     this.write(station, { measurement: 'event', tags: { ...stationTags(registered), type: e.type }, fields, timestamp: e.ts });
   }
 
-  private write(station: string, point: IPoint) {
+  private write(station: string, point: Point) {
     this.deps.writer.add({ station, lines: pointToLine(point), points: 1 });
   }
 

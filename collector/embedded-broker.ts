@@ -203,8 +203,8 @@ export async function startEmbeddedBroker(cfg: EmbeddedBrokerConfig, deps: { log
       cb(null, null);
     },
   });
-  broker.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'broker client error'));
-  broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'broker connection error'));
+  broker.on('clientError', (client, err) => log.debug({ clientId: client?.id, err }, 'broker client error'));
+  broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err }, 'broker connection error'));
 
   const server: Server = createServer(tlsOptions(), (socket) => {
     const guard = packetSizeGuard(cfg.max_packet_bytes);
@@ -220,7 +220,7 @@ export async function startEmbeddedBroker(cfg: EmbeddedBrokerConfig, deps: { log
   });
   server.on('tlsClientError', (err, socket) => {
     count('tls');
-    log.warn({ remote: socket.remoteAddress, err: err.message }, 'broker refused a TLS connection');
+    log.warn({ remote: socket.remoteAddress, err }, 'broker refused a TLS connection');
   });
 
   const watched: string[] = [];
@@ -232,7 +232,7 @@ export async function startEmbeddedBroker(cfg: EmbeddedBrokerConfig, deps: { log
         reload();
         log.info({ file }, 'broker reloaded a credentials file');
       } catch (err) {
-        log.error({ file, err: (err as Error).message }, 'broker could not reload a credentials file; keeps the old one');
+        log.error({ file, err }, 'broker could not reload a credentials file; keeps the old one');
       }
     });
   };
@@ -251,7 +251,7 @@ export async function startEmbeddedBroker(cfg: EmbeddedBrokerConfig, deps: { log
       resolve();
     });
   });
-  server.on('error', (err) => log.error({ err: err.message }, 'broker listener error'));
+  server.on('error', (err) => log.error({ err }, 'broker listener error'));
   const port = (server.address() as { port: number }).port;
   log.info({ listen: `${host}:${port}`, auth: cfg.auth }, 'embedded broker listening');
 

@@ -4,10 +4,11 @@
  * It holds no state between runs that matters: the hysteresis is re-derived from the last health points and the
  * reports, so two evaluators, or one restarted, write identical points.
  */
-import type { InfluxDB, IPoint } from 'influx';
+import type { IPoint } from 'influx';
 import { z } from 'zod';
 import { durationMs } from '../lib/config-file.js';
 import type { Logger } from '../lib/log.js';
+import type { Influx } from './influx.js';
 import type { Role } from '../protocol/report.js';
 import { MaintenanceFile, openWindow, type MaintenanceWindow } from './maintenance.js';
 import type { Station } from './registry.js';
@@ -15,7 +16,7 @@ import { verdictFor } from './verdict/decide.js';
 import { candidateChunks, firstStaleSilent, needsDelete, replayVerdicts, revisionsOf, summarizeRevisions, type StoredHealth } from './verdict/revise.js';
 import { groupIncidents, type Incident, type PlacedVerdict, type Scope } from './verdict/incidents.js';
 import { pipelineState, type CollectorPoint } from './verdict/pipeline.js';
-import { alignTime, healthPoint, incidentPoint, VERDICT_SCHEMA } from './verdict/points.js';
+import { alignTime, healthPoint, incidentPoint } from './verdict/points.js';
 import { rulesOf, thresholdsFor, type VerdictsConfig } from './verdict/rules.js';
 import type { Cause, Cycle, PreviousHealth, State } from './verdict/types.js';
 
@@ -45,8 +46,9 @@ export const evaluatorConfigSchema = z.strictObject({
 export type EvaluatorConfig = z.output<typeof evaluatorConfigSchema>;
 
 export interface EvaluatorDeps {
-  influx: InfluxDB;
-  /** The database the client writes to (its schema is registered for it). */
+  /** Reads with InfluxQL, writes verdicts through the table of collector/influx.ts. */
+  influx: Influx;
+  /** The database the client writes to. */
   database: string;
   log: Logger;
   now: () => number;
@@ -140,7 +142,6 @@ export class Evaluator {
   private nextSweep: number | undefined;
 
   constructor(private readonly deps: EvaluatorDeps) {
-    for (const s of VERDICT_SCHEMA) deps.influx.addSchema({ ...s, database: deps.database });
     this.maintenance = deps.verdicts.maintenance ? new MaintenanceFile(deps.verdicts.maintenance, deps.log) : undefined;
   }
 

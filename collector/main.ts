@@ -1,17 +1,16 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { InfluxDB } from 'influx';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ConfigError, loadConfigFile } from '../lib/config-file.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { readSecret } from '../lib/secrets.js';
 import { brokerTlsOptions, checkBrokerFiles, superviseConnection } from '../lib/broker.js';
-import { toRanges, type AckMessage } from '../protocol/report.js';
-import { CANARY_TOPIC, eventFilter, reportFilter, statusFilter, topicFor } from '../protocol/topics.js';
+import { CANARY_TOPIC, eventFilter, reportFilter, statusFilter } from '../protocol/topics.js';
+import { Acks, pubackWhenRoom } from './acks.js';
 import { Ingest } from './collector.js';
 import { collectorConfigSchema, type CollectorConfig } from './config.js';
 import { DeadLetters } from './dead-letters.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
-import { INFLUX_SCHEMA, pointToLine } from './points.js';
+import { Influx, influxFromConfig, pointToLine } from './influx.js';
 import { loadRegistry, RegistryError, watchRegistry, type Station } from './registry.js';
 import { Evaluator, type Evaluation } from './evaluator.js';
 import { MaintenanceError, parseMaintenance } from './maintenance.js';
@@ -47,28 +46,12 @@ function checkClasses(cfg: CollectorConfig, stations: Map<string, Station>): voi
   if (unknown) throw new RegistryError(cfg.stations, undefined, `station ${unknown.station}: sla_class "${unknown.sla_class}" is not in verdicts.classes`);
 }
 
-/** An InfluxDB client for the v1 HTTP API from the config's URL and credentials. */
-export function influxClient(cfg: CollectorConfig['influx'], password: string | undefined): InfluxDB {
-  const url = new URL(cfg.url);
-  return new InfluxDB({
-    host: url.hostname,
-    port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
-    protocol: url.protocol === 'https:' ? 'https' : 'http',
-    database: cfg.database,
-    ...(cfg.username ? { username: cfg.username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    schema: INFLUX_SCHEMA.map((s) => ({ ...s, database: cfg.database })),
-    // The writer retries with its own backoff; the pool's retries would hide a down InfluxDB from it.
-    pool: { maxRetries: 0, requestTimeout: cfg.timeout },
-  });
-}
-
 export interface RunningCollector {
   ingest: Ingest;
   writer: BatchWriter;
   deadLetters: DeadLetters;
   client: MqttClient;
-  influx: InfluxDB;
+  influx: Influx;
   registry: () => ReadonlyMap<string, Station>;
   /** The embedded broker, when `broker.url` is `embedded`. */
   broker?: EmbeddedBroker;
@@ -94,8 +77,8 @@ export interface CollectorOptions {
  * The verdict evaluator with its own InfluxDB client when it has its own credentials (`evaluator.username`), so a
  * collector whose user may only write can leave judging to a `linkwatch evaluator` process.
  */
-function newEvaluator(cfg: CollectorConfig, opts: CollectorOptions & { log: Logger; now: () => number }, registry: () => ReadonlyMap<string, Station>, shared?: InfluxDB): Evaluator {
-  const influx = shared ?? influxClient(
+function newEvaluator(cfg: CollectorConfig, opts: CollectorOptions & { log: Logger; now: () => number }, registry: () => ReadonlyMap<string, Station>, shared?: Influx): Evaluator {
+  const influx = shared ?? influxFromConfig(
     { ...cfg.influx, ...(cfg.evaluator.username ? { username: cfg.evaluator.username, password_file: cfg.evaluator.password_file } : {}) },
     readSecret({
       file: cfg.evaluator.username ? cfg.evaluator.password_file : cfg.influx.password_file,
@@ -137,7 +120,7 @@ function liveRegistry(cfg: CollectorConfig, log: Logger): { current: () => Reado
       registry = stations;
       log.info({ stations: stations.size }, 'registry reloaded');
     },
-    onError: (err) => log.error({ err: err.message, file: cfg.stations }, 'registry not reloaded; keeping the previous one'),
+    onError: (err) => log.error({ err, file: cfg.stations }, 'registry not reloaded; keeping the previous one'),
   });
   return { current: () => registry, stop: () => watch.stop() };
 }
@@ -166,44 +149,34 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const influxPassword = readSecret({ file: cfg.influx.password_file, envName: 'LINKWATCH_INFLUX_PASSWORD', key: 'influx.password_file', configFile: opts.configFile, log });
   const registryWatch = liveRegistry(cfg, log);
   const registry = registryWatch.current;
-  const influx = influxClient(cfg.influx, influxPassword);
+  const influx = influxFromConfig(cfg.influx, influxPassword);
   const deadLetters = openDeadLetters(cfg, opts.configFile, now);
-  const ensureDatabase = async () => {
-    await influx.createDatabase(cfg.influx.database); // CREATE DATABASE is idempotent
-  };
-  await ensureDatabase().catch((err) => log.warn({ err: (err as Error).message }, 'cannot create the database now (InfluxDB down, or a user without the grant); writes will retry'));
+  const ensureDatabase = () => influx.ensureDatabase();
+  await ensureDatabase().catch((err: unknown) => log.warn({ err }, 'cannot create the database now (InfluxDB down, or a user without the grant); writes will retry'));
 
   let client!: MqttClient;
   let ackLatency: ((ms: number) => void) | undefined;
-  const publishAck = (station: string, ack: AckMessage) => {
-    // Empty lists are left out: an ack crosses a station's small uplink once per report.
-    const body = { v: 1, ...(ack.stored.length > 0 ? { stored: ack.stored } : {}), ...(ack.rejected.length > 0 ? { rejected: ack.rejected } : {}), t: now() };
-    client.publish(topicFor(station, 'ack'), JSON.stringify(body), { qos: 1 });
-  };
+  const acks = new Acks({
+    publish: (topic, body) => client.publish(topic, body, { qos: 1 }), now, deadLetters, log: log.child({ component: 'acks' }),
+    observeAckLatency: (ms) => ackLatency?.(ms),
+  });
   const writer = new BatchWriter({
-    influx,
+    write: (body) => influx.writeLines(body),
     log: log.child({ component: 'writer' }),
     ensureDatabase,
     batchPoints: cfg.influx.batch_points,
     flushIntervalMs: cfg.influx.flush_interval,
     maxPendingPoints: cfg.influx.max_pending_points,
     now,
-    observeAckLatency: (ms) => ackLatency?.(ms),
-    onStored: (byStation) => {
-      for (const [station, seqs] of byStation) publishAck(station, { v: 1, stored: toRanges(seqs), rejected: [] });
-    },
-    onRejected: (r, reason) => {
-      deadLetters.keep({ reason: 'influx_refused', station: r.station, ...(r.seq !== undefined ? { seq: r.seq } : {}), detail: reason, payload: r.lines });
-      log.error({ station: r.station, seq: r.seq, reason }, 'InfluxDB refused a report; kept in dead letters');
-      if (r.seq !== undefined) publishAck(r.station, { v: 1, stored: [], rejected: [[r.seq, r.seq]] });
-    },
+    onStored: (batch) => acks.stored(batch),
+    onRejected: (r, reason) => acks.refused(r, reason),
   });
   const ingest = new Ingest({
     log: log.child({ component: 'ingest' }),
     now,
     writer,
     deadLetters,
-    publishAck,
+    acks,
     registry,
     maxPayloadBytes: cfg.max_payload_bytes,
     retentionMs: cfg.influx.retention,
@@ -225,6 +198,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     resubscribe: false,
     connectTimeout: 15_000,
     ...(v5 ? { properties: { sessionExpiryInterval: sessionExpiryS, receiveMaximum: 1000 } } : {}),
+    customHandleAcks: pubackWhenRoom(writer), // MQTT 5 flow control: the PUBACK waits for the writer (collector/acks.ts)
     ...brokerTlsOptions(cfg.broker),
   };
   const embedded = cfg.broker.url === 'embedded' && cfg.broker.embedded
@@ -336,6 +310,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
       supervisor.stop();
       await client.endAsync();
       await selfHealth.close();
+      influx.close();
       await embedded?.close();
       log.info({ ...ingest.stats, ...writer.stats }, 'collector stopped');
     },
@@ -348,6 +323,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
       void evaluator?.stop();
       void writer.stop();
       client.end(true);
+      influx.close();
       void embedded?.close();
     },
   };

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Logger } from '../lib/log.js';
 import { formatPath } from '../lib/config-file.js';
 import type { Station } from './registry.js';
+import { MaintenanceError } from '../lib/errors.js';
 
 const instant = z
   .union([z.string(), z.date()])
@@ -38,10 +39,7 @@ export const maintenanceFileSchema = z.strictObject({ windows: z.array(windowSch
 /** One planned window; every selector given must match the station. Times are ms epoch, `end` exclusive. */
 export type MaintenanceWindow = z.output<typeof windowSchema>;
 
-export class MaintenanceError extends Error {
-  override readonly name = 'MaintenanceError';
-  readonly code = 'LW_MAINTENANCE';
-}
+export { MaintenanceError };
 
 /** Parses a maintenance file's text. Names are compared in NFC, as the registry stores them. Pure. */
 export function parseMaintenance(text: string, file = 'maintenance.yaml'): MaintenanceWindow[] {
@@ -109,7 +107,7 @@ export class MaintenanceFile {
       this.windows = parseMaintenance(readFileSync(this.file, 'utf8'), this.file);
       this.log.info({ file: this.file, windows: this.windows.length }, 'maintenance windows loaded');
     } catch (err) {
-      this.log.error({ err: (err as Error).message, file: this.file }, 'maintenance file not loaded; keeping the previous windows');
+      this.log.error({ err, file: this.file }, 'maintenance file not loaded; keeping the previous windows');
     }
     return this.windows;
   }

@@ -1,6 +1,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { STATION_ID } from '../protocol/report.js';
+import { RegistryError } from '../lib/errors.js';
 
 /** One station of the registry CSV. Names are UTF-8 with diacritics ("Chợ Mới"). */
 export interface Station {
@@ -22,13 +23,7 @@ export interface Station {
 export const REQUIRED_COLUMNS = ['id', 'name', 'commune', 'district', 'province', 'lat', 'lon', 'isp', 'circuit', 'sla_target'] as const;
 export const OPTIONAL_COLUMNS = ['sla_class'] as const;
 
-export class RegistryError extends Error {
-  override readonly name = 'RegistryError';
-  readonly code = 'LW_REGISTRY';
-  constructor(readonly file: string, readonly line: number | undefined, message: string) {
-    super(`${file}${line ? `:${line}` : ''}: ${message}`);
-  }
-}
+export { RegistryError };
 
 /** Parses registry CSV text; every problem is a RegistryError naming the line and column. Pure. */
 export function parseRegistry(text: string, file = 'stations.csv'): Map<string, Station> {

@@ -1,10 +1,11 @@
-import type { InfluxDB } from 'influx';
+import { InfluxWriteError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import type { Room } from './acks.js';
 
 /** A unit of acknowledgement: one report's points, and who to tell once they are stored. */
 export interface PendingReport {
   station: string;
-  /** Absent for points nobody waits on (status and event messages). */
+  /** Absent for points nobody waits on (status and event messages, the collector's counters). */
   seq?: number;
   /** The report's points in line protocol, one a line (collector/points.ts). */
   lines: string;
@@ -15,19 +16,22 @@ export interface PendingReport {
 }
 
 export interface WriterDeps {
-  influx: InfluxDB;
+  /** POSTs line protocol to InfluxDB (`Influx.writeLines`); rejects with an InfluxWriteError. */
+  write: (body: string) => Promise<void>;
   log: Logger;
-  /** Called once a batch is in InfluxDB, with each station's stored sequence numbers. */
-  onStored: (byStation: Map<string, number[]>) => void;
-  /** Called for a report InfluxDB refuses for good (bad type, outside retention…): it is kept, counted, acked. */
+  /** Called once a batch is in InfluxDB (`Acks.stored`). */
+  onStored: (batch: readonly PendingReport[]) => void;
+  /** Called for a report InfluxDB refuses for good (bad type, outside retention…): it is kept, counted, acked (`Acks.refused`). */
   onRejected: (r: PendingReport, reason: string) => void;
   /** Called when the database is missing (first run, or dropped): create it, then the write is retried. */
   ensureDatabase: () => Promise<void>;
   batchPoints: number;
   flushIntervalMs: number;
+  /** Points held at most (while InfluxDB is down); past this `add` refuses. */
   maxPendingPoints: number;
-  /** Time from a report's arrival to its ack, for the collector's /metrics. */
-  observeAckLatency?: (ms: number) => void;
+  /** Points queued past which `whenRoom` waits (flow control); default 4 batches, at most `maxPendingPoints`. */
+  highWaterPoints?: number;
+  /** The clock of `failingSince`. */
   now?: () => number;
 }
 
@@ -39,19 +43,18 @@ export interface WriterStats {
   refusedFull: number;
 }
 
-type Failure = { kind: 'retry' | 'auth' | 'reject' | 'no_database'; message: string };
+type Failure = { kind: 'retry' | 'auth' | 'reject' | 'no_database'; err: unknown };
 
 /** Classifies a write error: retry what can succeed later (network, 5xx, timeouts), reject what cannot (4xx). */
-export function classifyWriteError(err: unknown): Failure {
-  const e = err as { res?: { statusCode?: number }; message?: string };
-  const message = String(e.message ?? err).slice(0, 500);
-  const status = e.res?.statusCode;
-  if (status === 404 || /database not found/i.test(message)) return { kind: 'no_database', message };
+export function classifyWriteError(err: unknown): Failure['kind'] {
+  const status = err instanceof InfluxWriteError ? err.status : undefined;
+  const message = String((err as Error | undefined)?.message ?? err);
+  if (status === 404 || /database not found/i.test(message)) return 'no_database';
   // A wrong password or a missing grant is the operator's to fix, not the data's fault: keep retrying (and say so
   // loudly) rather than dead-letter and ack reports that the agents would then delete.
-  if (status === 401 || status === 403) return { kind: 'auth', message };
-  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return { kind: 'reject', message };
-  return { kind: 'retry', message };
+  if (status === 401 || status === 403) return 'auth';
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return 'reject';
+  return 'retry';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,41 +62,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Writes in flight at once. */
 const MAX_IN_FLIGHT = 2;
 
-interface InfluxInternals {
-  _pool?: { discard(req: { method: string; path: string; body: string; query: Record<string, string | undefined>; auth?: string }): Promise<void> };
-  _options?: { database?: string; username?: string; password?: string };
-}
-
-/**
- * POSTs a body already in line protocol to the v1 `/write` of the client's database. The influx package has no public
- * call for that: its writePoints builds the body from point objects, coercing each through the schema, which cost
- * more than everything else the collector does per report (docs/performance.md). This makes the very request
- * writePoints makes (influx 5.x `src/index.ts`), through the same pool, so auth, failover, timeouts and the errors
- * that classifyWriteError reads stay the package's. Fails at construction if a future version moved them.
- */
-export function lineProtocolWriter(influx: InfluxDB, precision: 'ms' = 'ms'): (body: string) => Promise<void> {
-  const internals = influx as unknown as InfluxInternals;
-  const pool = internals._pool;
-  const options = internals._options;
-  if (typeof pool?.discard !== 'function' || !options) throw new Error('influx package internals changed: cannot write line protocol through its pool');
-  return (body) => {
-    if (!options.database) return Promise.reject(new Error('no default database set on the InfluxDB client'));
-    return pool.discard({
-      method: 'POST',
-      path: '/write',
-      body,
-      query: { db: options.database, precision },
-      ...(typeof options.username === 'string' ? { auth: `${options.username}:${options.password ?? ''}` } : {}),
-    });
-  };
-}
-
 /**
  * Batches reports into InfluxDB writes. A report is acknowledged only after the write that holds it succeeded.
  * While InfluxDB is down the current batch is retried with backoff and new reports wait, up to `maxPendingPoints`;
  * past that they are refused (not acked), and the agents, which still hold them, send them again later.
+ * `whenRoom` is the flow control in front of it: past `highWaterPoints` new messages wait in the broker instead.
  */
-export class BatchWriter {
+export class BatchWriter implements Room {
   private queue: PendingReport[] = [];
   /** Points queued or being written: what `maxPendingPoints` bounds. */
   private queuedPoints = 0;
@@ -102,13 +77,16 @@ export class BatchWriter {
   private timer: NodeJS.Timeout | undefined;
   private readonly lanes = new Set<Promise<void>>();
   private stopped = false;
+  /** The last write failed and is being retried: the queue does not drain, so flow control lets messages through. */
+  private failing = false;
+  private readonly waiters: Array<() => void> = [];
+  private readonly highWater: number;
   readonly stats: WriterStats = { batches: 0, points: 0, reports: 0, retries: 0, refusedFull: 0 };
-  private readonly writeLines: (body: string) => Promise<void>;
   /** Since when writes have been failing (ms epoch); undefined while they succeed. */
   failingSince: number | undefined;
 
   constructor(private readonly deps: WriterDeps) {
-    this.writeLines = lineProtocolWriter(deps.influx);
+    this.highWater = Math.min(deps.maxPendingPoints, deps.highWaterPoints ?? 4 * deps.batchPoints);
   }
 
   /** Queues a report; returns false when the writer is full and the report was not taken. */
@@ -127,6 +105,20 @@ export class BatchWriter {
 
   pendingPoints(): number {
     return this.queuedPoints;
+  }
+
+  /**
+   * Calls `cb` once fewer than `highWaterPoints` wait. While InfluxDB fails it does not wait: an outage is met by
+   * `maxPendingPoints` and the agents' re-sends, and a message held for minutes would stall the MQTT connection
+   * (its keepalive answers queue behind it).
+   */
+  whenRoom(cb: () => void): void {
+    if (this.queuedPoints < this.highWater || this.failing || this.stopped) cb();
+    else this.waiters.push(cb);
+  }
+
+  private release(): void {
+    while (this.waiters.length > 0 && (this.queuedPoints < this.highWater || this.failing || this.stopped)) this.waiters.shift()!();
   }
 
   private kick() {
@@ -157,6 +149,7 @@ export class BatchWriter {
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.stopped = true;
+    this.release();
     await Promise.all(this.lanes);
   }
 
@@ -175,7 +168,13 @@ export class BatchWriter {
       const batch = this.takeBatch();
       await this.writeWithRetry(batch);
       for (const r of batch) this.queuedPoints -= r.points;
+      this.release();
     }
+  }
+
+  private setFailing(failing: boolean): void {
+    this.failing = failing;
+    if (failing) this.release();
   }
 
   private async writeWithRetry(batch: PendingReport[]): Promise<void> {
@@ -183,12 +182,13 @@ export class BatchWriter {
     for (;;) {
       const failure = await this.tryWrite(batch);
       if (!failure) {
+        this.setFailing(false);
         this.stored(batch);
         return;
       }
       this.failingSince ??= (this.deps.now ?? Date.now)();
       if (failure.kind === 'no_database') {
-        await this.deps.ensureDatabase().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'cannot create database'));
+        await this.deps.ensureDatabase().catch((err: unknown) => this.deps.log.warn({ err }, 'cannot create database'));
       } else if (failure.kind === 'reject') {
         // InfluxDB refused the batch (a partial write, a type conflict, outside retention): find the culprits one
         // report at a time, store the rest, and keep the refused ones with their reason instead of retrying forever.
@@ -196,8 +196,9 @@ export class BatchWriter {
         return;
       } else {
         this.stats.retries++;
-        if (failure.kind === 'auth') this.deps.log.error({ err: failure.message, retry_in_ms: delay }, 'InfluxDB refused the credentials; check influx.username and password; retrying');
-        else this.deps.log.warn({ err: failure.message, retry_in_ms: delay, reports: batch.length }, 'InfluxDB write failed; retrying');
+        this.setFailing(true);
+        if (failure.kind === 'auth') this.deps.log.error({ err: failure.err, retry_in_ms: delay }, 'InfluxDB refused the credentials; check influx.username and password; retrying');
+        else this.deps.log.warn({ err: failure.err, retry_in_ms: delay, reports: batch.length }, 'InfluxDB write failed; retrying');
         if (this.stopped) return;
         await sleep(delay);
         delay = Math.min(delay * 2, 30_000);
@@ -210,10 +211,10 @@ export class BatchWriter {
     let body = '';
     for (const r of batch) body += body.length === 0 ? r.lines : `\n${r.lines}`;
     try {
-      await this.writeLines(body);
+      await this.deps.write(body);
       return undefined;
     } catch (err) {
-      return classifyWriteError(err);
+      return { kind: classifyWriteError(err), err };
     }
   }
 
@@ -227,7 +228,7 @@ export class BatchWriter {
           break;
         }
         if (failure.kind === 'reject') {
-          this.deps.onRejected(r, failure.message);
+          this.deps.onRejected(r, (failure.err as Error).message);
           break;
         }
         if (failure.kind === 'no_database') await this.deps.ensureDatabase().catch(() => {});
@@ -240,21 +241,11 @@ export class BatchWriter {
 
   private stored(batch: PendingReport[]) {
     this.failingSince = undefined;
-    const byStation = new Map<string, number[]>();
-    const observe = this.deps.observeAckLatency;
-    const now = observe ? (this.deps.now ?? Date.now)() : 0;
     let points = 0;
-    for (const r of batch) {
-      points += r.points;
-      if (observe && r.received !== undefined) observe(now - r.received);
-      if (r.seq === undefined) continue;
-      let seqs = byStation.get(r.station);
-      if (!seqs) byStation.set(r.station, (seqs = []));
-      seqs.push(r.seq);
-    }
+    for (const r of batch) points += r.points;
     this.stats.batches++;
     this.stats.points += points;
     this.stats.reports += batch.length;
-    this.deps.onStored(byStation);
+    this.deps.onStored(batch);
   }
 }

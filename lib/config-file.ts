@@ -2,19 +2,10 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { parseBytes as parseBytesStrict, parseDuration as parseDurationStrict } from './units.js';
+import { ConfigError } from './errors.js';
 
 /** A configuration that cannot be used; `key` names the offending key as a dotted path. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'LW_CONFIG';
-  constructor(
-    readonly file: string,
-    readonly key: string,
-    readonly problem: string,
-  ) {
-    super(`${file}: ${key ? `${key}: ` : ''}${problem}`);
-  }
-}
+export { ConfigError };
 
 /** Formats a zod issue path the way a person writes it in YAML: `targets[1].port`. */
 export function formatPath(path: readonly PropertyKey[]): string {

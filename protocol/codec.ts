@@ -1,4 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib';
+import { PayloadError } from '../lib/errors.js';
 
 /**
  * Wire encoding of report payloads. Plain JSON (a report, or an array of them when backfilling) is always accepted.
@@ -32,12 +33,7 @@ export function encodeJsonText(json: string, encoding: Encoding = 'json'): Buffe
   return encoding === 'json' ? buf : deflateSync(buf, { dictionary: DICTIONARY_V1, level: 9 });
 }
 
-export class PayloadError extends Error {
-  override readonly name = 'PayloadError';
-  constructor(readonly reason: 'too_large' | 'bad_encoding' | 'bad_json', message: string) {
-    super(message);
-  }
-}
+export { PayloadError };
 
 /** Decodes a payload to a JSON value; throws PayloadError naming the reason. `maxBytes` bounds the inflated size. */
 export function decodePayload(buf: Buffer, maxBytes: number): unknown {

@@ -1,29 +1,8 @@
-import { FieldType, type IPoint, type ISchemaOptions } from 'influx';
+import type { IPoint } from 'influx';
 import { stationTags } from '../points.js';
 import type { Station } from '../registry.js';
 import type { Incident } from './incidents.js';
 import { STATE_CODE, type Verdict } from './types.js';
-
-const BASE_TAGS = ['station', 'district', 'province', 'isp'];
-
-/** Field types of the evaluator's measurements (docs/influxdb-schema.md), so integers stay integers. */
-export const VERDICT_SCHEMA: ISchemaOptions[] = [
-  {
-    measurement: 'health',
-    tags: BASE_TAGS,
-    fields: {
-      state: FieldType.STRING, code: FieldType.INTEGER, cause: FieldType.STRING, since: FieldType.INTEGER,
-      lat: FieldType.FLOAT, lon: FieldType.FLOAT, name: FieldType.STRING, commune: FieldType.STRING,
-      circuit: FieldType.STRING, avail: FieldType.INTEGER, outage_start: FieldType.INTEGER, loss: FieldType.FLOAT,
-      rtt_ms: FieldType.FLOAT, last_seen: FieldType.INTEGER, sla_target: FieldType.FLOAT,
-    },
-  },
-  {
-    measurement: 'incident',
-    tags: ['scope', 'key'],
-    fields: { stations: FieldType.INTEGER, cause: FieldType.STRING, open: FieldType.BOOLEAN, since: FieldType.INTEGER },
-  },
-];
 
 /** Floors a time to the evaluation period: every evaluator stamps the same instant. */
 export const alignTime = (now: number, periodMs: number): number => Math.floor(now / periodMs) * periodMs;

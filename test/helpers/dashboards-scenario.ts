@@ -1,12 +1,12 @@
 /**
  * A scripted day in one province, for the dashboard and alert queries: eight stations of Chợ Mới and Ba Bể, with
  * outages, a maintenance window, a silent station, a degraded one and incidents, written in the exact schema of
- * docs/influxdb-schema.md (collector measurements through `reportToPoints`, evaluator measurements by hand).
+ * docs/influxdb-schema.md (collector measurements through `reportToPoints`, evaluator measurements by hand, field types from the table of collector/influx.ts).
  * What the dashboards must show is computed here from the same script, independently of InfluxQL.
  */
 import type { IPoint, ISchemaOptions } from 'influx';
-import { INFLUX_SCHEMA, reportToPoints } from '../../collector/points.js';
-import { VERDICT_SCHEMA } from '../../collector/verdict/points.js';
+import { packageSchema } from '../../collector/influx.js';
+import { reportToPoints } from '../../collector/points.js';
 import type { Station } from '../../collector/registry.js';
 import type { Report } from '../../protocol/report.js';
 
@@ -70,7 +70,7 @@ function stateAt(s: ScenarioStation, minute: number): Segment {
 const tagsOf = (s: Station) => ({ station: s.id, district: s.district, province: s.province, isp: s.isp });
 
 /** The field types the collector and the evaluator write with, so integers are written as integers. */
-export const SCHEMA: ISchemaOptions[] = [...INFLUX_SCHEMA, ...VERDICT_SCHEMA];
+export const SCHEMA: ISchemaOptions[] = packageSchema();
 
 const isOutage = (st: StateName) => st === 'down' || st === 'offline';
 

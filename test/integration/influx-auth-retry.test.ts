@@ -7,6 +7,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, loadCollectorConfig, type RunningCollector } from '../../collector/main.js';
 import { classifyWriteError } from '../../collector/writer.js';
+import { InfluxWriteError } from '../../lib/errors.js';
 import { startInflux, startMosquitto, type LocalServer } from '../../deploy/local-servers.js';
 import { silentLogger } from '../../lib/log.js';
 import { writeFileSync, rmSync } from 'node:fs';
@@ -46,10 +47,10 @@ describe('InfluxDB refusing the collector\'s credentials', () => {
   });
 
   it('classifies 401 and 403 as retryable, not as a refusal of the data', () => {
-    expect(classifyWriteError({ res: { statusCode: 401 }, message: 'authorization failed' }).kind).toBe('auth');
-    expect(classifyWriteError({ res: { statusCode: 403 }, message: 'forbidden' }).kind).toBe('auth');
-    expect(classifyWriteError({ res: { statusCode: 400 }, message: 'partial write' }).kind).toBe('reject');
-    expect(classifyWriteError({ res: { statusCode: 503 }, message: 'unavailable' }).kind).toBe('retry');
+    expect(classifyWriteError(new InfluxWriteError(401, 'authorization failed'))).toBe('auth');
+    expect(classifyWriteError(new InfluxWriteError(403, 'forbidden'))).toBe('auth');
+    expect(classifyWriteError(new InfluxWriteError(400, 'partial write'))).toBe('reject');
+    expect(classifyWriteError(new InfluxWriteError(503, 'unavailable'))).toBe('retry');
   });
 
   it('retries without acking or dead-lettering', async () => {
