@@ -1,0 +1,150 @@
+/**
+ * The boards as Grafana itself draws them: every panel's queries run against a real influxd filled with the scripted
+ * day, turned into frames the way Grafana's InfluxDB backend does, then through the panel's transformations with
+ * @grafana/data's own transformers; every alert rule through the expression and evaluator rules of Grafana's alerting
+ * (test/helpers/dashboards-grafana.ts says what is Grafana's code and what is a port of its Go).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InfluxDB } from 'influx';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DataTransformerConfig, DataFrame } from '@grafana/data';
+import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { alertRulesFile } from '../../dashboards/alerts.js';
+import { labels } from '../../dashboards/i18n.js';
+import { buildDashboards } from '../../dashboards/index.js';
+import { applyBackendMacros, substituteMacros, type VariableValue } from '../../dashboards/macros.js';
+import { startInflux, type LocalServer } from '../../deploy/local-servers.js';
+import { panelIntervalMs, panelRange, panelsOf, resolveVariables, runInfluxQL, targetsOf, type QueryResult } from '../helpers/dashboards.js';
+import { displayName, evaluateAlert, frameRows, influxqlToFrames, transform } from '../helpers/dashboards-grafana.js';
+import { allPoints, expectedSla, healthPoints, NOW, SCHEMA, STATIONS, writeRollups } from '../helpers/dashboards-scenario.js';
+
+const DB = 'linkwatch';
+const L = labels('en');
+const boards = buildDashboards('en');
+let influx: LocalServer;
+let dir: string;
+
+const run = (q: string): Promise<QueryResult> => runInfluxQL(influx.url, DB, q);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lw-dash-grafana-'));
+  influx = await startInflux({ dir });
+  const client = new InfluxDB({ host: '127.0.0.1', port: influx.port, database: DB, schema: SCHEMA });
+  await client.createDatabase(DB);
+  const points = allPoints();
+  for (let i = 0; i < points.length; i += 10_000) await client.writePoints(points.slice(i, i + 10_000), { precision: 'ms' });
+  await writeRollups(client);
+}, 120_000);
+
+afterAll(async () => {
+  await influx?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const day = { from: NOW - 86_400_000, to: NOW };
+
+function panel(d: Dashboard, title: string): Panel {
+  const p = panelsOf(d).find((x) => x.title === title);
+  if (!p) throw new Error(`no panel "${title}" in ${d.title}`);
+  return p;
+}
+
+const vars = (d: Dashboard) =>
+  resolveVariables(d, run, (q, v) => substituteMacros(q, { ...day, intervalMs: 60_000, variables: v }));
+
+/** A panel's frames as Grafana's datasource returns them, then its transformations by Grafana's transformers. */
+async function drawn(d: Dashboard, p: Panel, range?: { from: number; to: number }, v?: Record<string, VariableValue>): Promise<DataFrame[]> {
+  const r = range ?? panelRange(d, p, NOW);
+  const variables = v ?? (await vars(d));
+  const frames: DataFrame[] = [];
+  for (const t of targetsOf(p)) {
+    const intervalMs = panelIntervalMs(r);
+    const q = substituteMacros(t.query, { ...r, intervalMs, variables });
+    const res = await run(q);
+    expect(res.error, `${p.title} ${t.refId}: ${q}`).toBeUndefined();
+    frames.push(...influxqlToFrames(res.series, { refId: t.refId!, resultFormat: t.resultFormat, ...(t.alias ? { alias: t.alias } : {}), intervalMs }));
+  }
+  return transform((p.transformations ?? []) as DataTransformerConfig[], frames);
+}
+
+function only(frames: DataFrame[]): Record<string, unknown>[] {
+  expect(frames.length).toBe(1);
+  return frameRows(frames[0]!, frames);
+}
+
+describe('SLA board, drawn by Grafana\'s transformers', () => {
+  it('per ISP: every column the table names is there, MTTR included, with the scenario\'s figures', async () => {
+    const rows = only(await drawn(boards.sla, panel(boards.sla, L.panels.slaIsp), day));
+    const C = L.columns;
+    expect(rows.map((r) => r[C.isp]).sort()).toEqual(['VNPT', 'Viettel']);
+    for (const r of rows) for (const col of [C.isp, C.availability, C.outages, C.downtime, C.mttr, C.p95, C.loss]) expect(Object.keys(r), col).toContain(col);
+    const vnpt = rows.find((r) => r[C.isp] === 'VNPT')!;
+    const stations = STATIONS.filter((s) => s.isp === 'VNPT').map((s) => expectedSla(healthPoints(s)));
+    const outages = stations.reduce((n, f) => n + f.outages, 0);
+    expect(vnpt[C.outages]).toBe(outages);
+    expect(Number(vnpt[C.mttr])).toBeCloseTo(stations.reduce((n, f) => n + f.downtimeMin, 0) / outages, 6);
+  });
+
+  it('per station: MTTR is a number where there were outages and empty (never NaN or Infinity) where there were none', async () => {
+    const rows = only(await drawn(boards.sla, panel(boards.sla, L.panels.slaStations), day));
+    const C = L.columns;
+    expect(rows.map((r) => r[C.station]).sort()).toEqual(STATIONS.map((s) => s.id).sort());
+    for (const r of rows) {
+      const mttr = r[C.mttr];
+      expect(mttr === null || mttr === undefined || Number.isFinite(mttr), `${String(r[C.station])}: MTTR ${String(mttr)}`).toBe(true);
+    }
+    const byId = new Map(rows.map((r) => [r[C.station], r]));
+    expect(Number(byId.get('bk-cho-moi-thanh-mai')![C.mttr])).toBeCloseTo(30, 6);
+    expect(byId.get('bk-ba-be-cho-ra')![C.mttr] ?? null).toBeNull();
+  });
+});
+
+describe('every panel with transformations', () => {
+  const withTransformations = Object.entries(boards).flatMap(([kind, d]) =>
+    panelsOf(d).filter((p) => (p.transformations ?? []).length > 0).map((p) => ({ kind, title: p.title! })));
+
+  it.each(withTransformations)('$kind · $title shows every column its organize step names', async ({ kind, title }) => {
+    const d = boards[kind as keyof typeof boards];
+    const p = panel(d, title);
+    const frames = await drawn(d, p, p.timeFrom ? undefined : day);
+    const organize = (p.transformations ?? []).filter((t) => t.id === 'organize').at(-1);
+    const expected = Object.entries((organize?.options as { renameByName?: Record<string, string> })?.renameByName ?? {});
+    const excluded = (organize?.options as { excludeByName?: Record<string, boolean> })?.excludeByName ?? {};
+    const shown = new Set(frames.flatMap((f) => f.fields.map((x) => displayName(x, f, frames))));
+    for (const [from, to] of expected) {
+      if (excluded[from]) continue;
+      expect([...shown], `${title}: column ${from} → ${to}`).toContain(to);
+    }
+  });
+});
+
+describe('alert rules, through Grafana\'s expression and evaluator rules', () => {
+  const rules = alertRulesFile(L).groups.flatMap((g) => g.rules);
+
+  async function evaluate(uid: string, now = NOW) {
+    const rule = rules.find((r) => r.uid === uid)!;
+    const a = rule.data[0]!;
+    const range = { from: now - (a.relativeTimeRange.from ?? 0) * 1000, to: now - (a.relativeTimeRange.to ?? 0) * 1000 };
+    const q = applyBackendMacros(String(a.model.query), { ...range, intervalMs: 60_000 });
+    const res = await run(q);
+    expect(res.error, q).toBeUndefined();
+    const frames = influxqlToFrames(res.series, { refId: 'A', resultFormat: (a.model.resultFormat as 'time_series') ?? 'time_series' });
+    const reduce = rule.data[1]!.model as { reducer: string; settings?: { mode?: string } };
+    const cond = (rule.data[2]!.model as { conditions: { evaluator: { type: string; params: number[] } }[] }).conditions[0]!.evaluator;
+    return { rule, outcome: evaluateAlert(frames, reduce.reducer, reduce.settings?.mode, cond) };
+  }
+
+  it.each(rules.map((r) => ({ uid: r.uid! })))('$uid evaluates without error on the scripted day', async ({ uid }) => {
+    const { outcome } = await evaluate(uid);
+    expect(outcome.state === 'error' ? outcome.error : 'ok').toBe('ok');
+  });
+
+  it('the incident rule fires for the open incident only, one numeric value per frame', async () => {
+    const { outcome } = await evaluate('linkwatch-incident');
+    expect(outcome.state).toBe('ok');
+    if (outcome.state !== 'ok') return;
+    expect(outcome.instances.filter((i) => i.firing).map((i) => [i.labels.scope, i.labels.key])).toEqual([['district', 'Ba Bể']]);
+  });
+});
