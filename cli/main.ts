@@ -90,10 +90,22 @@ export async function main(argv: string[]): Promise<number> {
     .description('write the Grafana dashboards (classic JSON) for a file provider')
     .requiredOption('-o, --out <dir>', 'directory to write the dashboards into')
     .option('--lang <lang>', 'labels: vi or en', 'vi')
-    .action(async (opts: { out: string; lang: string }) => {
-      const { writeDashboards } = await import('../dashboards/index.js');
+    .option('--groups <columns>', 'registry grouping columns the boards filter by, in order (e.g. area,hub)', 'district')
+    .option('--basemap-url <url>', 'XYZ tile template for the map, e.g. https://tiles.example.vn/{z}/{x}/{y}.png (offline networks)')
+    .option('--partner <isp>', "write only the SLA board, locked to this ISP, for the partner's own Grafana organisation")
+    .action(async (opts: { out: string; lang: string; groups: string; basemapUrl?: string; partner?: string }) => {
+      const { basemapUrlProblem, writeDashboards } = await import('../dashboards/index.js');
       if (opts.lang !== 'vi' && opts.lang !== 'en') return program.error(`error: --lang must be vi or en, not "${opts.lang}"`, { exitCode: 2 });
-      for (const file of await writeDashboards(opts.out, opts.lang)) process.stdout.write(`${file}\n`);
+      const groups = opts.groups.split(',').map((g) => g.trim()).filter(Boolean);
+      if (groups.some((g) => !/^[a-z][a-z0-9_]{0,31}$/.test(g))) return program.error(`error: --groups must be registry column names, not "${opts.groups}"`, { exitCode: 2 });
+      const bad = opts.basemapUrl !== undefined ? basemapUrlProblem(opts.basemapUrl) : undefined;
+      if (bad) return program.error(`error: ${bad}`, { exitCode: 2 });
+      const written = await writeDashboards(opts.out, opts.lang, {
+        groups,
+        ...(opts.basemapUrl ? { map: { basemapUrl: opts.basemapUrl } } : {}),
+        ...(opts.partner !== undefined ? { partner: opts.partner } : {}),
+      });
+      for (const file of written) process.stdout.write(`${file}\n`);
     });
 
   program
