@@ -53,6 +53,12 @@ export const collectorConfigSchema = z.strictObject({
   /** Verdicts every period: health and incident points (docs/verdicts.md). */
   evaluator: evaluatorConfigSchema.prefault({}),
   /** Thresholds, SLA classes, anti-flap rules and maintenance windows of the verdicts (docs/verdicts.md). */
-  verdicts: verdictsConfigSchema.prefault({}),
+  verdicts: verdictsConfigSchema.extend({
+    /**
+     * Registry columns incidents are grouped by, narrowest first (default: district, isp, province). Since the 2025
+     * reform, e.g. `[hub, area, isp, province]`: stations behind one failing aggregation node are one incident.
+     */
+    incident_scopes: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a registry column name like hub, area, isp, province')).min(1).optional(),
+  }).prefault({}),
 });
 export type CollectorConfig = z.output<typeof collectorConfigSchema>;

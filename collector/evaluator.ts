@@ -13,7 +13,7 @@ import { MaintenanceFile, openWindow, type MaintenanceWindow } from './maintenan
 import type { Station } from './registry.js';
 import { verdictFor } from './verdict/decide.js';
 import { candidateChunks, firstStaleSilent, needsDelete, replayVerdicts, revisionsOf, summarizeRevisions, type StoredHealth } from './verdict/revise.js';
-import { groupIncidents, type Incident, type PlacedVerdict, type Scope } from './verdict/incidents.js';
+import { groupIncidents, incidentScopesOf, type Incident, type PlacedVerdict, type Scope } from './verdict/incidents.js';
 import { alignTime, healthPoint, incidentPoint, VERDICT_SCHEMA } from './verdict/points.js';
 import { rulesOf, thresholdsFor, type VerdictsConfig } from './verdict/rules.js';
 import type { Cause, Cycle, PreviousHealth, State } from './verdict/types.js';
@@ -141,6 +141,18 @@ export class Evaluator {
     this.maintenance = deps.verdicts.maintenance ? new MaintenanceFile(deps.verdicts.maintenance, deps.log) : undefined;
   }
 
+  /**
+   * Health points carry the registry's extra grouping columns (`area`, `hub`…) as tags, and the influx client refuses
+   * tags its schema does not list: the schema grows with the columns seen.
+   */
+  private readonly groupTags = new Set<string>();
+  private allowGroupTags(stations: Iterable<Station>): void {
+    const before = this.groupTags.size;
+    for (const s of stations) for (const g of Object.keys(s.groups ?? {})) this.groupTags.add(g);
+    if (this.groupTags.size === before) return;
+    for (const s of VERDICT_SCHEMA) this.deps.influx.addSchema({ ...s, tags: [...(s.tags ?? []), ...this.groupTags], database: this.deps.database });
+  }
+
   get periodMs(): number {
     return this.deps.evaluator.period;
   }
@@ -194,9 +206,10 @@ export class Evaluator {
         thresholdsFor(this.deps.verdicts, s.sla_class),
         rules,
       );
-      verdicts.push({ ...v, district: s.district, isp: s.isp, province: s.province, name: s.name, commune: s.commune });
+      verdicts.push({ ...v, district: s.district, isp: s.isp, province: s.province, groups: s.groups ?? {}, name: s.name, commune: s.commune });
     }
-    const incidents = groupIncidents(verdicts, rules.incident_min_stations, data.prevIncidents);
+    const incidents = groupIncidents(verdicts, rules.incident_min_stations, data.prevIncidents, incidentScopesOf(this.deps.verdicts));
+    this.allowGroupTags(registry.values());
     const points: IPoint[] = [];
     for (const v of verdicts) points.push(healthPoint(v, registry.get(v.station)!, at));
     for (const i of incidents) points.push(incidentPoint(i, at));
@@ -349,6 +362,7 @@ export class Evaluator {
     if (revisions.length === 0) return;
     const deletes = revisions.filter(needsDelete).map((r) => `DELETE FROM "health" WHERE ${st} AND time >= ${r.at}ms AND time <= ${r.at}ms`);
     if (deletes.length > 0) await this.deps.influx.queryRaw(deletes, { method: 'POST' });
+    this.allowGroupTags([s]);
     await this.deps.influx.writePoints(revisions.map((r) => healthPoint(r.verdict, s, r.at)), { precision: 'ms' });
     this.stats.revisions++;
     this.stats.revised_points += revisions.length;
