@@ -42,7 +42,10 @@ export const collectorConfigSchema = z.strictObject({
     /** Retention of the database; reports older than this are quarantined rather than written. */
     retention: durationMs.prefault('400d'),
   }),
-  /** The station registry CSV: id,name,commune,district,province,lat,lon,isp,circuit,sla_target[,sla_class]. */
+  /**
+   * The station registry CSV: id,name,commune,province,lat,lon,isp,circuit,sla_target[,district][,sla_class], plus
+   * extra grouping columns (area, hub…) carried as tags; UTF-8 or Windows-1258, `,` or `;` (collector/registry.ts).
+   */
   stations: z.string().min(1),
   /** Where rejected payloads and points are kept, with their reason, for inspection. */
   dead_letter: z.strictObject({ path: z.string().min(1), max_bytes: sizeBytes.prefault('100MB') }).prefault({ path: './dead-letter' }),
