@@ -38,7 +38,7 @@ function station(id: string, name: string, commune: string, district: string, is
   segments: Segment[], extra: Partial<ScenarioStation> = {}): ScenarioStation {
   return {
     id, name, commune, district, province: 'Bắc Kạn', lat, lon, isp, circuit: `${isp}-${id.slice(3).toUpperCase()}`,
-    sla_target: 99.5, sla_class: 'default', segments, ...extra,
+    sla_target: 99.5, sla_class: 'default', groups: { area: district }, segments, ...extra,
   };
 }
 
@@ -67,10 +67,14 @@ function stateAt(s: ScenarioStation, minute: number): Segment {
   return s.segments.find((g) => minute >= g.from && minute < g.to) ?? { from: 0, to: MINUTES, state: 'ok', cause: 'none' };
 }
 
-const tagsOf = (s: Station) => ({ station: s.id, district: s.district, province: s.province, isp: s.isp });
+/**
+ * A registry of both eras at once: `district` (old registries) and `area` (its post-2025 name) carry the same value,
+ * so the boards built for either (`--groups district`, `--groups area`) run on the same day.
+ */
+const tagsOf = (s: Station) => ({ station: s.id, district: s.district, province: s.province, isp: s.isp, ...(s.groups ?? {}) });
 
-/** The field types the collector and the evaluator write with, so integers are written as integers. */
-export const SCHEMA: ISchemaOptions[] = [...INFLUX_SCHEMA, ...VERDICT_SCHEMA];
+/** The field types the collector and the evaluator write with, so integers are written as integers; `area` allowed. */
+export const SCHEMA: ISchemaOptions[] = [...INFLUX_SCHEMA, ...VERDICT_SCHEMA].map((x) => ({ ...x, tags: [...x.tags, 'area'] }));
 
 const isOutage = (st: StateName) => st === 'down' || st === 'offline';
 
@@ -253,7 +257,7 @@ function rollupPoints(measurement: 'sla_hour' | 'sla_day', periodS: number, peri
           loss_p95: nearestRank(p.loss, 95), jitter_p50_ms: 0.5, jitter_p95_ms: 0.5,
         });
       }
-      points.push({ measurement, tags: { ...tagsOf(s), circuit: s.circuit, area: s.district }, fields, timestamp: start });
+      points.push({ measurement, tags: { ...tagsOf(s), circuit: s.circuit }, fields, timestamp: start });
     }
   }
   return points;

@@ -166,6 +166,26 @@ describe('triage and heatmap, drawn by Grafana\'s transformers', () => {
   });
 });
 
+describe('boards for a registry made after the 2025 reform (--groups area)', () => {
+  const areaBoards = buildDashboards('en', { groups: ['area'] });
+
+  it.each(['triage', 'sla', 'heatmap'] as const)('%s: every panel draws data, filtered by area', async (kind) => {
+    const d = areaBoards[kind];
+    expect((d.templating.list ?? []).map((v) => v.name)).toContain('area');
+    const v = await vars(d, { area: kind === 'heatmap' ? 'Ba Bể' : ['Ba Bể'] });
+    expect(v.area!.options!.sort()).toEqual(['Ba Bể', 'Chợ Mới']);
+    for (const p of panelsOf(d)) {
+      const frames = await drawn(d, p, p.timeFrom ? undefined : day, v);
+      if (p.fieldConfig?.defaults?.noValue === '0') continue;
+      expect(frames.length, p.title).toBeGreaterThan(0);
+    }
+    if (kind === 'sla') {
+      const rows = only(await drawn(d, panel(d, L.panels.slaStations), day, v));
+      expect(rows.map((r) => r[L.vars.area])).toEqual(rows.map(() => 'Ba Bể'));
+    }
+  });
+});
+
 describe('every panel with transformations', () => {
   const withTransformations = Object.entries(boards).flatMap(([kind, d]) =>
     panelsOf(d).filter((p) => (p.transformations ?? []).length > 0).map((p) => ({ kind, title: p.title! })));
