@@ -16,7 +16,18 @@ import { triageDashboard } from './triage.js';
 
 export { renderAlertRules, alertRulesFile, alertRuleGroups } from './alerts.js';
 export { DATASOURCE_UID, DASHBOARD_UIDS } from './common.js';
-export { LANGS, type Lang } from './i18n.js';
+export { LANGS, labels, type Lang } from './i18n.js';
+
+/**
+ * The boards' grouping columns from a registry and the configured incident scopes: the scopes' columns that the
+ * registry has, broadest first (scopes are listed narrowest first, `isp` and `province` have their own variables);
+ * without configured scopes, the registry's columns (`district` first in an old registry).
+ */
+export function boardGroups(registryColumns: readonly string[], incidentScopes?: readonly string[]): string[] {
+  if (!incidentScopes || incidentScopes.length === 0) return registryColumns.length > 0 ? [...registryColumns] : ['district'];
+  const cols = [...incidentScopes].reverse().filter((s) => s !== 'isp' && s !== 'province' && registryColumns.includes(s));
+  return cols.length > 0 ? cols : ['district'];
+}
 
 export interface DashboardOptions {
   map?: MapOptions;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -275,6 +275,25 @@ describe('linkwatch dashboards', () => {
     expect((triage.templating.list ?? []).map((v) => v.name)).toEqual(['province', 'area', 'hub', 'isp', 'station']);
     for (const p of panelsOf(triage)) for (const t of targetsOf(p)) expect(t.query).not.toContain('district');
     expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--groups', 'Khu vực'])).toBe(2);
+  });
+
+  it('follows the collector config: its registry\'s columns and incident scopes become the variables, and --alerts the rules', async () => {
+    const out = join(tmp, 'from-config');
+    const cfgFile = join(tmp, 'collector.yaml');
+    writeFileSync(cfgFile, [
+      'broker: { url: mqtt://127.0.0.1:1883 }',
+      'influx: { url: http://127.0.0.1:8086, database: linkwatch }',
+      `stations: ${join(DEPLOY_DIR, 'examples/stations.csv')}`,
+      'verdicts: { incident_scopes: [hub, area, isp, province] }',
+    ].join('\n'));
+    const rulesFile = join(tmp, 'rules.yaml');
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--config', cfgFile, '--alerts', rulesFile])).toBe(0);
+    const triage = JSON.parse(readFileSync(join(out, 'linkwatch-triage.json'), 'utf8')) as Dashboard;
+    // The example registry has `area` (no hub column): the variables are province, area, isp, station.
+    expect((triage.templating.list ?? []).map((v) => v.name)).toEqual(['province', 'area', 'isp', 'station']);
+    const rules = parse(readFileSync(rulesFile, 'utf8'));
+    expect(rules.groups[0].rules[0].data[0].model.query).toContain('"area"');
+    expect(rules.groups[0].rules[0].annotations.summary).toContain('{{ $labels.area }}');
   });
 
   it('returns the paths it wrote', async () => {
