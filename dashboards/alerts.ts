@@ -69,7 +69,7 @@ export function alertRuleGroups(L: Labels, scope: Scope = DEFAULT_SCOPE): alerti
     .forDuration('3m')
     .labels({ severity: 'critical', ...POLICE_IT })
     .annotations({
-      summary: A.stationDownSummary.replace('{{ $labels.district }}', where || '{{ $labels.province }}'),
+      summary: A.stationDownSummary.replace('{where}', where || '{{ $labels.province }}'),
       station_board: stationBoardPath('{{ $labels.station }}'),
       __dashboardUid__: DASHBOARD_UIDS.station,
     });

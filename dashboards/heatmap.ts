@@ -14,9 +14,10 @@ import { PanelBuilder as StatusHistoryBuilder } from '@grafana/grafana-foundatio
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import {
   availabilityThresholds, baseDashboard, byThresholds, causeMappings, DATASOURCE, DEFAULT_SCOPE, finish, influx,
-  noDataMapping, NOW_WINDOW, scopeVariables, stateMappings, stateThresholds, tagVariable, varLabel, type Scope,
+  noDataMapping, NOW_WINDOW, stateMappings, stateThresholds, tagVariable, varLabel, type Scope,
 } from './common.js';
 import type { Labels } from './i18n.js';
+import { tagEquals } from './influxql.js';
 import {
   availableNowPct, connectivityCells, connectivityPerGroup, downNow, openIncidentCount, overallAvailability,
   stateTimeline, stationMap, stationsFailingOnMap,
@@ -102,7 +103,7 @@ export function heatmapDashboard(L: Labels, map: MapOptions = {}, scope: Scope =
       .time({ from: 'now-7d', to: 'now' })
       .refresh('5m')
       .variables([
-        ...scopeVariables(L, scope, 'isp').filter((v) => v.build().name === 'province'),
+        tagVariable('province', L.vars.province, [], scope.partner ? { lock: [tagEquals('isp', scope.partner)] } : {}),
         // One unit at a time for the station timeline: a province of 3,000 stations is no timeline.
         tagVariable(group, groupName, ['province'], { multi: false }),
       ])

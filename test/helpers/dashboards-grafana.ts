@@ -83,7 +83,6 @@ function newValueFields(rows: InfluxSeries[], from: number, to: number): Field[]
     let floats: (number | null)[] = [];
     let strings: (string | null)[] = [];
     let bools: (boolean | null)[] = [];
-    let lastType: GoType = 'null';
     for (const row of rows) {
       const t = typeOf(row.values, c);
       for (const v of row.values) {
@@ -119,9 +118,7 @@ function newValueFields(rows: InfluxSeries[], from: number, to: number): Field[]
       else if (t === 'bool') made = { type: 'bool', values: [...bools] };
       else if (!made) made = { type: 'null', values: [...floats] };
       else made = { type: made.type, values: made.type === 'string' ? [...strings] : made.type === 'bool' ? [...bools] : [...floats] };
-      lastType = t;
     }
-    void lastType;
     const name = rows[0]!.columns[c]!;
     const kind = made!.type === 'string' ? 'string' : made!.type === 'bool' ? 'boolean' : 'number';
     fields.push(field(name, kind, made!.values, undefined, name));
