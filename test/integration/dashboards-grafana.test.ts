@@ -13,7 +13,7 @@ import type { DataTransformerConfig, DataFrame } from '@grafana/data';
 import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { alertRulesFile } from '../../dashboards/alerts.js';
 import { labels } from '../../dashboards/i18n.js';
-import { buildDashboards } from '../../dashboards/index.js';
+import { buildDashboards, buildPartnerDashboards } from '../../dashboards/index.js';
 import { applyBackendMacros, substituteMacros, type VariableValue } from '../../dashboards/macros.js';
 import { startInflux, type LocalServer } from '../../deploy/local-servers.js';
 import { panelIntervalMs, panelRange, panelsOf, resolveVariables, runInfluxQL, targetsOf, type QueryResult } from '../helpers/dashboards.js';
@@ -183,6 +183,21 @@ describe('boards for a registry made after the 2025 reform (--groups area)', () 
       const rows = only(await drawn(d, panel(d, L.panels.slaStations), day, v));
       expect(rows.map((r) => r[L.vars.area])).toEqual(rows.map(() => 'Ba Bể'));
     }
+  });
+});
+
+describe('a partner\'s SLA board (--partner VNPT)', () => {
+  it('shows only that ISP\'s circuits, with the same figures as the full board', async () => {
+    const [d] = buildPartnerDashboards('en', 'VNPT');
+    const v = await vars(d!);
+    expect(v.isp).toBeUndefined();
+    const rows = only(await drawn(d!, panel(d!, L.panels.slaStations), day, v));
+    const C = L.columns;
+    expect(rows.map((r) => r[C.station]).sort()).toEqual(STATIONS.filter((s) => s.isp === 'VNPT').map((s) => s.id).sort());
+    expect(new Set(rows.map((r) => r[C.isp]))).toEqual(new Set(['VNPT']));
+    const isp = only(await drawn(d!, panel(d!, L.panels.slaIsp), day, v));
+    expect(isp.map((r) => r[C.isp])).toEqual(['VNPT']);
+    expect(Number(isp[0]![C.mttr])).toBeCloseTo(expectedRollupSla(STATIONS.filter((s) => s.isp === 'VNPT').map((s) => s.id)).mttrMin!, 6);
   });
 });
 
