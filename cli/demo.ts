@@ -27,7 +27,15 @@ export interface DemoOptions {
   out?: (text: string) => void;
 }
 
-/** Real commune names of Bắc Kạn, by district id (deploy/demo/bac-kan-districts.csv). */
+/**
+ * The demo province as it is now: Bắc Kạn became part of Thái Nguyên on 1 July 2025, when district-level units were
+ * abolished and communes merged (the new Thái Nguyên has 92 commune-level units). The demo keeps the real names from
+ * before the merger: the former districts of Bắc Kạn (deploy/demo/bac-kan-districts.csv) as the registry's optional
+ * `area` column, and communes as they were named until 2025.
+ */
+export const DEMO_PROVINCE = 'Thái Nguyên';
+
+/** Real commune names of Bắc Kạn before the 2025 merger, by former district id (deploy/demo/bac-kan-districts.csv). */
 const COMMUNES: Record<string, string[]> = {
   'bk-tp-bac-kan': ['Đức Xuân', 'Sông Cầu', 'Nguyễn Thị Minh Khai'],
   'bk-ba-be': ['Chợ Rã', 'Nam Mẫu', 'Khang Ninh', 'Cao Thượng'],
@@ -127,7 +135,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     for (const stop of started.reverse()) await stop().catch(() => {});
   };
   try {
-    out(`linkwatch demo: ${stations.length} stations of ${stations[0]!.district.province}, data in ${dir}`);
+    out(`linkwatch demo: ${stations.length} stations of ${DEMO_PROVINCE} (areas = the former districts of ${stations[0]!.district.province}, communes as named before the 2025 merger), data in ${dir}`);
     const [mqtt, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto') }), startInflux({ dir: join(dir, 'influxdb') })]) as [LocalServer, LocalServer];
     started.push(() => mqtt.stop(), () => influx.stop());
     out(`mosquitto ${mqtt.url} (pid ${mqtt.pid()}), influxd ${influx.url} (pid ${influx.pid()})`);
@@ -151,8 +159,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     started.push(() => new Promise((r) => service.close(() => r())));
 
     const registry = join(dir, 'stations.csv');
-    writeFileSync(registry, `id,name,commune,district,province,lat,lon,isp,circuit,sla_target\n${stations
-      .map((s) => [s.id, s.name, s.commune, s.district.name, s.district.province, s.lat, s.lon, s.isp, `${s.isp}-${s.id.slice(3, 20)}`, 99.5].join(','))
+    // A registry as made after the reform: no district, the former district as `area`, the province now named.
+    writeFileSync(registry, `id,name,commune,province,area,lat,lon,isp,circuit,sla_target\n${stations
+      .map((s) => [s.id, s.name, s.commune, DEMO_PROVINCE, s.district.name, s.lat, s.lon, s.isp, `${s.isp}-${s.id.slice(3, 20)}`, 99.5].join(','))
       .join('\n')}\n`);
     const collectorCfg = collectorConfigSchema.parse({
       broker: { url: mqtt.url, client_id: 'demo-collector' },
@@ -160,6 +169,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       stations: registry,
       dead_letter: { path: join(dir, 'dead-letter') },
       evaluator: { period: `${intervalS}s`, settle: '1s' },
+      // Incidents by the registry's own columns: a former district's ISP edge is one `area` incident.
+      verdicts: { incident_scopes: ['area', 'isp', 'province'] },
     });
     let latest: Evaluation | undefined;
     const collector: RunningCollector = await startCollector(collectorCfg, { configFile: 'demo', log: silentLogger(), onEvaluated: (e) => (latest = e) });
@@ -202,7 +213,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       { title: 'all links healthy', apply: async () => {}, clear: async () => {} },
       { title: `${a.name} (${a.district.name}): site router down → lan`, apply: () => gateways.get(a.id)!.down(), clear: () => gateways.get(a.id)!.up() },
       {
-        title: `${district.name}: the district's ISP edge down → uplink, one incident`,
+        title: `${district.name} (area): its ISP edge down → uplink, one area incident`,
         apply: async () => { for (const sw of districtSwitches) await sw.down(); },
         clear: async () => { for (const sw of districtSwitches) await sw.up(); },
       },
@@ -259,7 +270,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       }
       const table = await readBack(collector, stations).catch((err: Error) => `(InfluxDB not readable: ${err.message})`);
       const verdicts = latest
-        ? formatStatusTable(latest.verdicts.map((v) => ({ ...v, isp: v.isp, district: v.district })), latest.incidents, { now: latest.at })
+        ? formatStatusTable(latest.verdicts.map((v) => ({ ...v, isp: v.isp, district: v.district || (v.groups?.area ?? '') })), latest.incidents, { now: latest.at })
         : '(first verdicts after a few intervals)';
       if (process.stdout.isTTY && !opts.out) process.stdout.write('\x1b[2J\x1b[H');
       out(`\n== ${new Date().toLocaleTimeString('en-GB')}  fault: ${faults[phase]!.title}\n${table}\n\n${verdicts}`);

@@ -93,10 +93,36 @@ export async function main(argv: string[]): Promise<number> {
     .description('write the Grafana dashboards (classic JSON) for a file provider')
     .requiredOption('-o, --out <dir>', 'directory to write the dashboards into')
     .option('--lang <lang>', 'labels: vi or en', 'vi')
-    .action(async (opts: { out: string; lang: string }) => {
-      const { writeDashboards } = await import('../dashboards/index.js');
+    .option('--groups <columns>', 'registry grouping columns the boards filter by, broadest first (e.g. area,hub); default district')
+    .option('-c, --config <file>', "the collector config: the boards' grouping columns follow its registry and verdicts.incident_scopes")
+    .option('--alerts <file>', 'also write the alert rules (Grafana file provisioning) for the same columns')
+    .option('--basemap-url <url>', 'XYZ tile template for the map, e.g. https://tiles.example.vn/{z}/{x}/{y}.png (offline networks)')
+    .option('--partner <isp>', "write only the SLA board, locked to this ISP, for the partner's own Grafana organisation")
+    .action(async (opts: { out: string; lang: string; groups?: string; config?: string; alerts?: string; basemapUrl?: string; partner?: string }) => {
+      const { basemapUrlProblem, writeDashboards, renderAlertRules, labels, boardGroups } = await import('../dashboards/index.js');
       if (opts.lang !== 'vi' && opts.lang !== 'en') return program.error(`error: --lang must be vi or en, not "${opts.lang}"`, { exitCode: 2 });
-      for (const file of await writeDashboards(opts.out, opts.lang)) process.stdout.write(`${file}\n`);
+      let groups = (opts.groups ?? 'district').split(',').map((g) => g.trim()).filter(Boolean);
+      if (groups.some((g) => !/^[a-z][a-z0-9_]{0,31}$/.test(g))) return program.error(`error: --groups must be registry column names, not "${opts.groups}"`, { exitCode: 2 });
+      if (opts.config && !opts.groups) {
+        const { loadConfigFile } = await import('../lib/config-file.js');
+        const { collectorConfigSchema } = await import('../collector/config.js');
+        const { loadRegistry, groupColumns } = await import('../collector/registry.js');
+        const cfg = loadConfigFile(opts.config, collectorConfigSchema);
+        groups = boardGroups(groupColumns(loadRegistry(cfg.stations)), cfg.verdicts.incident_scopes);
+      }
+      const bad = opts.basemapUrl !== undefined ? basemapUrlProblem(opts.basemapUrl) : undefined;
+      if (bad) return program.error(`error: ${bad}`, { exitCode: 2 });
+      const written = await writeDashboards(opts.out, opts.lang, {
+        groups,
+        ...(opts.basemapUrl ? { map: { basemapUrl: opts.basemapUrl } } : {}),
+        ...(opts.partner !== undefined ? { partner: opts.partner } : {}),
+      });
+      if (opts.alerts) {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(opts.alerts, renderAlertRules(labels(opts.lang), { groups }));
+        written.push(opts.alerts);
+      }
+      for (const file of written) process.stdout.write(`${file}\n`);
     });
 
   program

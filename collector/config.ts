@@ -44,7 +44,10 @@ export const collectorConfigSchema = z.strictObject({
     /** Retention of the database; reports older than this are quarantined rather than written. */
     retention: durationMs.prefault('400d'),
   }),
-  /** The station registry CSV: id,name,commune,district,province,lat,lon,isp,circuit,sla_target[,sla_class]. */
+  /**
+   * The station registry CSV: id,name,commune,province,lat,lon,isp,circuit,sla_target[,district][,sla_class], plus
+   * extra grouping columns (area, hub…) carried as tags; UTF-8 or Windows-1258, `,` or `;` (collector/registry.ts).
+   */
   stations: z.string().min(1),
   /** Where rejected payloads and points are kept, with their reason, for inspection. */
   dead_letter: z.strictObject({ path: z.string().min(1), max_bytes: sizeBytes.prefault('100MB') }).prefault({ path: './dead-letter' }),
@@ -59,6 +62,12 @@ export const collectorConfigSchema = z.strictObject({
   /** Verdicts every period: health and incident points (docs/verdicts.md). */
   evaluator: evaluatorConfigSchema.prefault({}),
   /** Thresholds, SLA classes, anti-flap rules and maintenance windows of the verdicts (docs/verdicts.md). */
-  verdicts: verdictsConfigSchema.prefault({}),
+  verdicts: verdictsConfigSchema.extend({
+    /**
+     * Registry columns incidents are grouped by, narrowest first (default: district, isp, province). Since the 2025
+     * reform, e.g. `[hub, area, isp, province]`: stations behind one failing aggregation node are one incident.
+     */
+    incident_scopes: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a registry column name like hub, area, isp, province')).min(1).optional(),
+  }).prefault({}),
 });
 export type CollectorConfig = z.output<typeof collectorConfigSchema>;

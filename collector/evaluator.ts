@@ -14,7 +14,7 @@ import { MaintenanceFile, openWindow, type MaintenanceWindow } from './maintenan
 import type { Station } from './registry.js';
 import { verdictFor } from './verdict/decide.js';
 import { candidateChunks, firstStaleSilent, needsDelete, replayVerdicts, revisionsOf, summarizeRevisions, type StoredHealth } from './verdict/revise.js';
-import { groupIncidents, type Incident, type PlacedVerdict, type Scope } from './verdict/incidents.js';
+import { groupIncidents, incidentScopesOf, type Incident, type PlacedVerdict, type Scope } from './verdict/incidents.js';
 import { pipelineState, type CollectorPoint } from './verdict/pipeline.js';
 import { alignTime, healthPoint, incidentPoint } from './verdict/points.js';
 import { rulesOf, thresholdsFor, type VerdictsConfig } from './verdict/rules.js';
@@ -145,6 +145,7 @@ export class Evaluator {
     this.maintenance = deps.verdicts.maintenance ? new MaintenanceFile(deps.verdicts.maintenance, deps.log) : undefined;
   }
 
+
   get periodMs(): number {
     return this.deps.evaluator.period;
   }
@@ -201,9 +202,9 @@ export class Evaluator {
       );
       // Unheard while no collector hears the broker: the province's server is at fault, not the station.
       const cause = pipeline.ok === false && v.cause === 'silent' ? 'pipeline' : v.cause;
-      verdicts.push({ ...v, cause, district: s.district, isp: s.isp, province: s.province, name: s.name, commune: s.commune });
+      verdicts.push({ ...v, cause, district: s.district, isp: s.isp, province: s.province, groups: s.groups ?? {}, name: s.name, commune: s.commune });
     }
-    const incidents = groupIncidents(verdicts, rules.incident_min_stations, data.prevIncidents);
+    const incidents = groupIncidents(verdicts, rules.incident_min_stations, data.prevIncidents, incidentScopesOf(this.deps.verdicts));
     const points: IPoint[] = [];
     for (const v of verdicts) points.push(healthPoint(v, registry.get(v.station)!, at));
     for (const i of incidents) points.push(incidentPoint(i, at));

@@ -166,12 +166,21 @@ export function fieldsText(measurement: Measurement, values: FieldValues): strin
   return out;
 }
 
-/** `,tag=v,…` of a point, in the table's order; tags absent from `tags` are left out. */
+/**
+ * `,tag=v,…` of a point: the table's tags in its order, then any others (the registry's extra grouping columns,
+ * `area`, `hub`…, which vary by province) by name. Absent and empty values are left out: InfluxDB refuses an empty tag.
+ */
 export function tagsText(measurement: Measurement, tags: Readonly<Record<string, string | undefined>>): string {
   let out = '';
-  for (const t of encoderOf(measurement).tags) {
+  const known = encoderOf(measurement).tags;
+  for (const t of known) {
     const v = tags[t.key];
-    if (v !== undefined) out += `${t.prefix}${escapeTag(v)}`;
+    if (v !== undefined && v !== '') out += `${t.prefix}${escapeTag(v)}`;
+  }
+  const extra = Object.keys(tags).filter((k) => !known.some((t) => t.key === k)).sort();
+  for (const k of extra) {
+    const v = tags[k];
+    if (v !== undefined && v !== '') out += `,${escapeTag(k)}=${escapeTag(v)}`;
   }
   return out;
 }

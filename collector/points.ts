@@ -7,9 +7,15 @@ import type { Report } from '../protocol/report.js';
 import { escapeTag, fieldsText, tagsText, type FieldValues, type Measurement, type Point } from './influx.js';
 import type { Station } from './registry.js';
 
-/** Tags every measurement carries, from the registry (never from the payload: identity comes from authentication). */
+/**
+ * Tags every measurement carries, from the registry (never from the payload: identity comes from authentication):
+ * station, district (pre-2025 registries; an empty tag cannot be written, so it is left out), province, isp, and the
+ * registry's extra grouping columns (`area`, `hub`…).
+ */
 export function stationTags(s: Station): Record<string, string> {
-  return { station: s.id, district: s.district, province: s.province, isp: s.isp };
+  return {
+    station: s.id, ...(s.district ? { district: s.district } : {}), province: s.province, isp: s.isp, ...(s.groups ?? {}),
+  };
 }
 
 /** Receives one point: its measurement, the tags beyond the station's, and its field values. */
@@ -47,7 +53,7 @@ const tagCache = new WeakMap<Station, string>();
 function stationTagText(s: Station): string {
   let t = tagCache.get(s);
   if (t === undefined) {
-    t = `,station=${escapeTag(s.id)},district=${escapeTag(s.district)},province=${escapeTag(s.province)},isp=${escapeTag(s.isp)}`;
+    t = Object.entries(stationTags(s)).map(([k, v]) => `,${escapeTag(k)}=${escapeTag(v)}`).join('');
     tagCache.set(s, t);
   }
   return t;

@@ -4,8 +4,25 @@
  */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
-import { InfluxQLQueryBuilder, type Select } from './influxql.js';
+import { InfluxQLQueryBuilder, tagEquals, type Select } from './influxql.js';
 import type { Labels } from './i18n.js';
+
+/**
+ * Where a board looks: the registry's grouping columns between province and ISP (`district` for registries made
+ * before the 2025 reform, `area`, `hub`… after it), and, for a partner's boards, the one ISP they are locked to.
+ */
+export interface Scope {
+  groups: readonly string[];
+  partner?: string;
+}
+
+export const DEFAULT_SCOPE: Scope = { groups: ['district'] };
+
+/** The variables of a board in order: province, the grouping columns, ISP (unless locked to a partner), station. */
+export function scopeVars(scope: Scope, upTo: 'isp' | 'station' = 'station'): string[] {
+  const vars = ['province', ...scope.groups, ...(scope.partner ? [] : ['isp'])];
+  return upTo === 'station' ? [...vars, 'station'] : vars;
+}
 
 /** The uid of the provisioned InfluxDB datasource (deploy/grafana/provisioning/datasources). */
 export const DATASOURCE_UID = 'linkwatch-influxdb';
@@ -125,10 +142,10 @@ export function tagVariable(
   tag: string,
   label: string,
   parents: string[] = [],
-  opts: { multi?: boolean; measurement?: string } = {},
+  opts: { multi?: boolean; measurement?: string; lock?: string[] } = {},
 ): dashboard.QueryVariableBuilder {
   const multi = opts.multi ?? true;
-  const where = parents.map((p) => `"${p}" =~ /^$${p}$/`).join(' AND ');
+  const where = [...parents.map((p) => `"${p}" =~ /^$${p}$/`), ...(opts.lock ?? [])].join(' AND ');
   const query = `SHOW TAG VALUES FROM "${opts.measurement ?? 'health'}" WITH KEY = "${tag}"${where ? ` WHERE ${where}` : ''}`;
   const v = new dashboard.QueryVariableBuilder(tag)
     .label(label)
@@ -143,14 +160,19 @@ export function tagVariable(
   return multi ? v.allValue('.*').current({ text: 'All', value: '$__all' }) : v;
 }
 
-/** The four location/ownership variables, chained. */
-export function scopeVariables(L: Labels): dashboard.QueryVariableBuilder[] {
-  return [
-    tagVariable('province', L.vars.province),
-    tagVariable('district', L.vars.district, ['province']),
-    tagVariable('isp', L.vars.isp, ['province', 'district']),
-    tagVariable('station', L.vars.station, ['province', 'district', 'isp']),
-  ];
+/** The label of a variable: the known ones translated, a registry column of the operator's own by its name. */
+export function varLabel(L: Labels, name: string): string {
+  return (L.vars as Record<string, string>)[name] ?? name;
+}
+
+/**
+ * The location/ownership variables, chained: province, the registry's grouping columns (`district` in old
+ * registries; `area`, `hub`… since the 2025 reform), ISP (absent on a partner's boards), station.
+ */
+export function scopeVariables(L: Labels, scope: Scope, upTo: 'isp' | 'station' = 'station'): dashboard.QueryVariableBuilder[] {
+  const names = scopeVars(scope, upTo);
+  const lock = scope.partner ? [tagEquals('isp', scope.partner)] : [];
+  return names.map((name, i) => tagVariable(name, varLabel(L, name), names.slice(0, i), { lock }));
 }
 
 /** A dashboard in house style: stable uid, tags, browser time zone, shared crosshair, a menu of the other boards. */
@@ -170,6 +192,11 @@ export function baseDashboard(kind: DashboardKind, L: Labels): dashboard.Dashboa
         .includeVars(true)
         .keepTime(true),
     );
+}
+
+/** The station board of one station, from an alert's labels (Grafana's template syntax in annotations). */
+export function stationBoardPath(stationExpr: string): string {
+  return `/d/${DASHBOARD_UIDS.station}?var-station=${stationExpr}`;
 }
 
 /** A data link from a station id cell to the station detail dashboard, keeping the time range. */

@@ -41,6 +41,11 @@ export function tagEquals(tag: string, value: string): string {
 
 export type Fill = 'none' | 'null' | 'previous' | 'linear' | number;
 
+/** A measurement in a named retention policy: `"rollups"."sla_hour"` (a source string starting with `"` is kept as is). */
+export function inPolicy(policy: string, measurement: string): string {
+  return `${ident(policy)}.${ident(measurement)}`;
+}
+
 /** One SELECT statement; `from` is a measurement or subqueries. Immutable: every method returns a copy. */
 export class Select {
   private constructor(
@@ -52,6 +57,7 @@ export class Select {
     private readonly fillOption: Fill | undefined = undefined,
     private readonly descending = false,
     private readonly limitN: number | undefined = undefined,
+    private readonly zone: string | undefined = undefined,
   ) {}
 
   static of(fields: string[]): Select {
@@ -60,7 +66,7 @@ export class Select {
   }
 
   private with(p: Partial<{ sources: readonly (string | Select)[]; conditions: readonly string[]; timeBucket: string;
-    tags: readonly string[]; fillOption: Fill; descending: boolean; limitN: number }>): Select {
+    tags: readonly string[]; fillOption: Fill; descending: boolean; limitN: number; zone: string }>): Select {
     return new Select(
       this.fields,
       p.sources ?? this.sources,
@@ -70,6 +76,7 @@ export class Select {
       p.fillOption ?? this.fillOption,
       p.descending ?? this.descending,
       p.limitN ?? this.limitN,
+      p.zone ?? this.zone,
     );
   }
 
@@ -109,9 +116,14 @@ export class Select {
     return this.with({ limitN: n });
   }
 
+  /** `tz('Asia/Ho_Chi_Minh')`: time buckets of a day start at local midnight. */
+  tz(zone: string): Select {
+    return this.with({ zone });
+  }
+
   toString(): string {
     if (this.sources.length === 0) throw new Error('a SELECT needs FROM');
-    const from = this.sources.map((s) => (typeof s === 'string' ? ident(s) : `(${s.toString()})`)).join(', ');
+    const from = this.sources.map((s) => (typeof s === 'string' ? (s.startsWith('"') ? s : ident(s)) : `(${s.toString()})`)).join(', ');
     const where = [...this.conditions, '$timeFilter'].join(' AND ');
     let q = `SELECT ${this.fields.join(', ')} FROM ${from} WHERE ${where}`;
     const groups = [...(this.timeBucket ? [`time(${this.timeBucket})`] : []), ...this.tags.map(ident)];
@@ -119,6 +131,7 @@ export class Select {
     if (this.fillOption !== undefined) q += ` fill(${this.fillOption})`;
     if (this.descending) q += ' ORDER BY time DESC';
     if (this.limitN !== undefined) q += ` LIMIT ${this.limitN}`;
+    if (this.zone !== undefined) q += ` tz(${literal(this.zone)})`;
     return q;
   }
 }

@@ -1,24 +1,29 @@
-/** SLA, for telecom partners: availability against target per ISP and circuit, outages, downtime, MTTR, latency. */
+/**
+ * SLA, for telecom partners: availability against each circuit's target per ISP and circuit, outages, downtime, MTTR,
+ * exclusions, latency, loss and data completeness, from the evaluator's hourly/daily rollups (RP `rollups`).
+ */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import { PanelBuilder as TableBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import {
-  availabilityThresholds, baseDashboard, DATASOURCE, finish, influx, marginThresholds, stationDetailLink, tagVariable,
+  baseDashboard, DASHBOARD_UIDS, DATASOURCE, DEFAULT_SCOPE, finish, influx, marginThresholds, scopeVariables, stationDetailLink,
+  varLabel, type Scope,
 } from './common.js';
 import type { Labels } from './i18n.js';
-import { availabilityOverTime, downtimePerStation, latencyP95, slaPerIsp, slaPerStation } from './queries.js';
+import { availabilityOverTime, latencyP95, mttr, ROLLUP_VAR, slaPerIsp, slaPerStation } from './queries.js';
 
+/**
+ * Availability is shown plain: each circuit has its own target, so a fixed colour scale would call 99.2 % green on a
+ * 99.5 % circuit. The margin to the circuit's own target carries the colour (red below 0).
+ */
 function slaColumns(L: Labels) {
   const C = L.columns;
   return {
     availability: [
       { id: 'unit', value: units.Percent },
-      { id: 'decimals', value: 2 },
-      { id: 'thresholds', value: availabilityThresholds().build() },
-      { id: 'color', value: { mode: 'thresholds' } },
-      { id: 'custom.cellOptions', value: { type: 'color-text' } },
+      { id: 'decimals', value: 3 },
     ],
     margin: [
       { id: 'unit', value: units.Percent },
@@ -26,67 +31,69 @@ function slaColumns(L: Labels) {
       { id: 'thresholds', value: marginThresholds().build() },
       { id: 'color', value: { mode: 'thresholds' } },
       { id: 'custom.cellOptions', value: { type: 'color-background' } },
-      { id: 'displayName', value: C.margin },
     ],
   };
 }
 
-/** MTTR = downtime / outages, computed by Grafana on the merged frames (see downtimePerStation). */
-const mttr = {
-  id: 'calculateField',
-  options: { mode: 'binary', alias: 'mttr_min', binary: { left: 'downtime_min', operator: '/', right: 'outages' }, replaceFields: false },
-};
+/** Time is the range start in every frame; dropped before merge, so rows are matched on their tags alone. */
+const dropTime = { id: 'organize', options: { excludeByName: { Time: true } } };
+const merge = { id: 'merge', options: {} };
 
-export function slaDashboard(L: Labels): dashboard.Dashboard {
+/** Which rollup the tables read: hours (exact to the hour, the default) or days in Asia/Ho_Chi_Minh (months, years). */
+export function rollupVariable(L: Labels): dashboard.CustomVariableBuilder {
+  return new dashboard.CustomVariableBuilder(ROLLUP_VAR)
+    .label(L.vars.rollup)
+    .values('sla_hour,sla_day')
+    .options([
+      { text: L.vars.rollupHour, value: 'sla_hour', selected: true },
+      { text: L.vars.rollupDay, value: 'sla_day', selected: false },
+    ])
+    .current({ text: L.vars.rollupHour, value: 'sla_hour' })
+    .multi(false)
+    .includeAll(false);
+}
+
+/** The SLA board; a partner's copy (`scope.partner`) is locked to that ISP and has its own uid. */
+export function slaDashboard(L: Labels, scope: Scope = DEFAULT_SCOPE): dashboard.Dashboard {
   const C = L.columns;
   const col = slaColumns(L);
+  const stationTags = ['station', 'isp', 'circuit', ...scope.groups];
+  const minutes = [{ id: 'unit', value: units.Minutes }, { id: 'decimals', value: 0 }];
+  const groupCols = Object.fromEntries(scope.groups.map((g) => [g, varLabel(L, g)]));
+  const board = baseDashboard('sla', L);
+  if (scope.partner) board.uid(partnerUid(scope.partner)).title(`${L.dashboards.sla} · ${scope.partner}`);
   return finish(
-    baseDashboard('sla', L)
+    board
       .time({ from: 'now-30d', to: 'now' })
       .refresh('15m')
-      .variables([
-        tagVariable('province', L.vars.province),
-        tagVariable('district', L.vars.district, ['province']),
-        tagVariable('isp', L.vars.isp, ['province', 'district']),
-      ])
+      .variables([...scopeVariables(L, scope, 'isp'), rollupVariable(L)])
       .withRow(new dashboard.RowBuilder(L.panels.slaIsp))
       .withPanel(
         new TableBuilder()
           .title(L.panels.slaIsp)
+          .description(L.descriptions.slaFigures)
           .datasource(DATASOURCE)
-          .withTarget(influx('A', slaPerIsp()).table())
-          .withTarget(influx('B', downtimePerStation()).table())
-          // InfluxDB 1.x cannot be trusted to sum integrals or divide them by another aggregate in one statement
-          // (see queries.ts): Grafana sums the stations' downtime per ISP, joins on the ISP and divides.
-          .withTransformation({
-            id: 'groupBy',
-            filter: { id: 'byRefId', options: 'B' },
-            options: {
-              fields: {
-                isp: { operation: 'groupby', aggregations: [] },
-                downtime_min: { operation: 'aggregate', aggregations: ['sum'] },
-              },
-            },
-          })
-          .withTransformation({ id: 'organize', filter: { id: 'byRefId', options: 'B' }, options: { renameByName: { 'downtime_min (sum)': 'downtime_min' } } })
-          .withTransformation({ id: 'merge', options: {} })
-          .withTransformation(mttr)
+          .withTarget(influx('A', slaPerIsp(scope)).table())
+          .withTarget(influx('B', mttr(['isp'], scope)).table())
+          .withTransformation(dropTime)
+          .withTransformation(merge)
           .withTransformation({
             id: 'organize',
             options: {
-              excludeByName: { Time: true },
-              indexByName: { isp: 0, availability: 1, outages: 2, downtime_min: 3, mttr_min: 4, rtt_p95_ms: 5, loss_pct: 6 },
+              indexByName: { isp: 0, availability: 1, outages: 2, downtime_min: 3, mttr_min: 4, excluded_min: 5, rtt_p95_ms: 6, loss_pct: 7, completeness: 8 },
               renameByName: {
                 isp: C.isp, availability: C.availability, outages: C.outages, downtime_min: C.downtime, mttr_min: C.mttr,
-                rtt_p95_ms: C.p95, loss_pct: C.loss,
+                excluded_min: C.excluded, rtt_p95_ms: C.p95, loss_pct: C.loss, completeness: C.completeness,
               },
             },
           })
           .overrideByName(C.availability, col.availability)
-          .overrideByName(C.downtime, [{ id: 'unit', value: units.Minutes }, { id: 'decimals', value: 0 }])
-          .overrideByName(C.mttr, [{ id: 'unit', value: units.Minutes }, { id: 'decimals', value: 0 }])
+          .overrideByName(C.downtime, minutes)
+          .overrideByName(C.mttr, minutes)
+          .overrideByName(C.excluded, minutes)
           .overrideByName(C.p95, [{ id: 'unit', value: units.Milliseconds }, { id: 'decimals', value: 0 }])
           .overrideByName(C.loss, [{ id: 'unit', value: units.Percent }, { id: 'decimals', value: 2 }])
+          .overrideByName(C.completeness, [{ id: 'unit', value: units.Percent }, { id: 'decimals', value: 1 }])
           .span(24)
           .height(7),
       )
@@ -94,11 +101,10 @@ export function slaDashboard(L: Labels): dashboard.Dashboard {
         new TimeseriesBuilder()
           .title(L.panels.availabilityOverTime)
           .datasource(DATASOURCE)
-          .withTarget(influx('A', availabilityOverTime('isp')).alias('$tag_isp'))
+          .interval('1h')
+          .withTarget(influx('A', availabilityOverTime('isp', scope)).alias('$tag_isp'))
           .unit(units.Percent)
           .max(100)
-          .thresholds(availabilityThresholds())
-          .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
           .spanNulls(false)
           .span(12)
           .height(8),
@@ -107,7 +113,8 @@ export function slaDashboard(L: Labels): dashboard.Dashboard {
         new TimeseriesBuilder()
           .title(L.panels.latencyIsp)
           .datasource(DATASOURCE)
-          .withTarget(influx('A', latencyP95('isp')).alias('$tag_isp'))
+          .interval('1h')
+          .withTarget(influx('A', latencyP95('isp', scope)).alias('$tag_isp'))
           .unit(units.Milliseconds)
           .span(12)
           .height(8),
@@ -118,37 +125,45 @@ export function slaDashboard(L: Labels): dashboard.Dashboard {
           .title(L.panels.slaStations)
           .description(L.descriptions.sla)
           .datasource(DATASOURCE)
-          .withTarget(influx('A', slaPerStation()).table())
-          .withTarget(influx('B', downtimePerStation()).table())
-          .withTransformation({ id: 'merge', options: {} })
-          .withTransformation(mttr)
+          .withTarget(influx('A', slaPerStation(scope)).table())
+          .withTarget(influx('B', mttr(stationTags, scope)).table())
+          .withTransformation(dropTime)
+          .withTransformation(merge)
           .withTransformation({
             id: 'organize',
             options: {
-              excludeByName: { Time: true },
-              indexByName: {
-                isp: 0, circuit: 1, station: 2, name: 3, district: 4, availability: 5, sla_target: 6, margin: 7,
-                outages: 8, downtime_min: 9, mttr_min: 10, rtt_p95_ms: 11, loss_pct: 12,
-              },
+              indexByName: Object.fromEntries([
+                'isp', 'circuit', 'station', ...scope.groups, 'availability', 'sla_target', 'margin', 'outages', 'downtime_min',
+                'mttr_min', 'excluded_min', 'rtt_p95_ms', 'loss_pct', 'completeness',
+              ].map((k, i) => [k, i])),
               renameByName: {
-                isp: C.isp, circuit: C.circuit, station: C.station, name: C.name, district: C.district,
-                availability: C.availability, sla_target: C.target, outages: C.outages, downtime_min: C.downtime,
-                mttr_min: C.mttr, rtt_p95_ms: C.p95, loss_pct: C.loss,
+                isp: C.isp, circuit: C.circuit, station: C.station, ...groupCols, availability: C.availability,
+                sla_target: C.target, margin: C.margin, outages: C.outages, downtime_min: C.downtime, mttr_min: C.mttr,
+                excluded_min: C.excluded, rtt_p95_ms: C.p95, loss_pct: C.loss, completeness: C.completeness,
               },
             },
           })
           .sortBy([new common.TableSortByFieldStateBuilder().displayName(C.margin).desc(false)])
           .filterable(true)
           .overrideByName(C.availability, col.availability)
-          .overrideByName('margin', col.margin)
+          .overrideByName(C.margin, col.margin)
           .overrideByName(C.target, [{ id: 'unit', value: units.Percent }, { id: 'decimals', value: 2 }])
-          .overrideByName(C.station, [{ id: 'links', value: [stationDetailLink(L)] }])
-          .overrideByName(C.downtime, [{ id: 'unit', value: units.Minutes }, { id: 'decimals', value: 0 }])
-          .overrideByName(C.mttr, [{ id: 'unit', value: units.Minutes }, { id: 'decimals', value: 0 }])
+          // A partner's organisation has no station board to link to.
+          .overrideByName(C.station, scope.partner ? [] : [{ id: 'links', value: [stationDetailLink(L)] }])
+          .overrideByName(C.downtime, minutes)
+          .overrideByName(C.mttr, minutes)
+          .overrideByName(C.excluded, minutes)
           .overrideByName(C.p95, [{ id: 'unit', value: units.Milliseconds }, { id: 'decimals', value: 0 }])
           .overrideByName(C.loss, [{ id: 'unit', value: units.Percent }, { id: 'decimals', value: 2 }])
+          .overrideByName(C.completeness, [{ id: 'unit', value: units.Percent }, { id: 'decimals', value: 1 }])
           .span(24)
           .height(14),
       ),
   );
+}
+
+/** The uid of a partner's SLA board: `linkwatch-sla-<isp slug>`. */
+export function partnerUid(partner: string): string {
+  const slug = partner.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return `${DASHBOARD_UIDS.sla}-${slug || 'partner'}`.slice(0, 40);
 }

@@ -14,6 +14,8 @@ import {
   backlog, currentState, host, httpPhases, outbox, probeByRole, reportDelay, sequenceGaps, sessionDrops, stateTimeline,
 } from './queries.js';
 
+const PHASES = [['dns_ms', 'dns'], ['connect_ms', 'connect'], ['tls_ms', 'tls'], ['ttfb_ms', 'ttfb']] as const;
+
 function series(title: string, unit: string) {
   return new TimeseriesBuilder().title(title).datasource(DATASOURCE).unit(unit).span(12).height(8);
 }
@@ -49,7 +51,7 @@ export function stationDashboard(L: Labels): dashboard.Dashboard {
           .timeFrom(NOW_WINDOW)
           .withTarget(influx('A', currentState()).table())
           .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(cause|since|last_seen)$/'))
-          .mappings(causeMappings(L))
+          .overrideByName('cause', [{ id: 'displayName', value: L.columns.cause }, { id: 'mappings', value: causeMappings(L) }])
           .overrideByName('since', [{ id: 'unit', value: 'dateTimeFromNow' }, { id: 'displayName', value: L.columns.since }])
           .overrideByName('last_seen', [{ id: 'unit', value: 'dateTimeFromNow' }, { id: 'displayName', value: L.columns.lastSeen }])
           .colorMode(common.BigValueColorMode.None)
@@ -77,7 +79,7 @@ export function stationDashboard(L: Labels): dashboard.Dashboard {
       .withPanel(series(L.panels.lossByRole, units.Percent).max(100).withTarget(influx('A', probeByRole('loss_pct', '100 * mean("loss")')).alias('$tag_role · $tag_target')))
       .withPanel(
         series(L.panels.httpPhases, units.Milliseconds)
-          .withTarget(influx('A', httpPhases()).alias('$tag_target · $col'))
+          .targets(PHASES.map(([field, key], i) => influx(String.fromCharCode(65 + i), httpPhases(field)).alias(`$tag_target · ${L.columns[key]}`)))
           .drawStyle(common.GraphDrawStyle.Bars)
           .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
           .fillOpacity(70),
@@ -92,15 +94,20 @@ export function stationDashboard(L: Labels): dashboard.Dashboard {
       .withRow(new dashboard.RowBuilder(L.rows.agent))
       .withPanel(series(L.panels.backlog, units.Short).withTarget(influx('A', backlog('pending')).alias('$tag_source')))
       .withPanel(series(L.panels.backlogAge, units.Seconds).withTarget(influx('A', backlog('oldest_age_s')).alias('$tag_source')))
-      .withPanel(series(L.panels.host, units.Percent).max(100).withTarget(influx('A', host(['mean', 'cpu_pct'], ['mean', 'mem_used_pct'])).alias('$col')))
-      .withPanel(series(L.panels.disk, units.BytesIEC).withTarget(influx('A', host(['min', 'disk_free_bytes'])).alias('$col')))
-      .withPanel(series(L.panels.outbox, units.Short).withTarget(influx('A', outbox()).alias('$col')))
+      // Every series named in the board's language: one field per query and an alias, never `$col` (a raw field name).
+      .withPanel(series(L.panels.host, units.Percent).max(100)
+        .withTarget(influx('A', host(['mean', 'cpu_pct'])).alias(L.columns.cpu))
+        .withTarget(influx('B', host(['mean', 'mem_used_pct'])).alias(L.columns.mem)))
+      .withPanel(series(L.panels.disk, units.BytesIEC).withTarget(influx('A', host(['min', 'disk_free_bytes'])).alias(L.columns.diskFree)))
+      .withPanel(series(L.panels.outbox, units.Short)
+        .withTarget(influx('A', outbox('outbox_depth')).alias(L.columns.outboxDepth))
+        .withTarget(influx('B', outbox('outbox_dropped')).alias(L.columns.outboxDropped)))
       .withPanel(
         series(L.panels.gaps, units.Short)
           .withTarget(influx('A', sequenceGaps()).alias(L.panels.gaps))
           .drawStyle(common.GraphDrawStyle.Bars)
           .decimals(0),
       )
-      .withPanel(series(L.panels.delay, units.Milliseconds).withTarget(influx('A', reportDelay()).alias('$col'))),
+      .withPanel(series(L.panels.delay, units.Milliseconds).withTarget(influx('A', reportDelay()).alias(L.columns.delay))),
   );
 }

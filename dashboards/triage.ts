@@ -6,62 +6,70 @@ import { PanelBuilder as TableBuilder } from '@grafana/grafana-foundation-sdk/ta
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import {
-  baseDashboard, byThresholds, causeMappings, CODE, DATASOURCE, finish, influx, NOW_WINDOW, scopeVariables,
-  stateMappings, stateThresholds, stationDetailLink,
+  baseDashboard, byThresholds, causeMappings, CODE, DATASOURCE, DEFAULT_SCOPE, finish, influx, NOW_WINDOW, scopeVariables,
+  stateMappings, stateThresholds, stationDetailLink, varLabel, type Scope,
 } from './common.js';
 import type { Labels } from './i18n.js';
 import { openIncidents, stationsNotOk, stationsNotOkOverTime, stationsWithCode } from './queries.js';
 
-export function triageDashboard(L: Labels): dashboard.Dashboard {
+/**
+ * One stat per state, each with its own query: InfluxDB 1.x returns no series for `count()` over nothing, so a tile
+ * of several queries would lose the state that has no station; alone, its `noValue` reads 0. The OK tile reads NO
+ * DATA instead: no OK station at all means no verdicts (the watchdog rule pages for that).
+ */
+function stateTile(L: Labels, scope: Scope, state: (typeof STATES)[number], span: number) {
+  return new StatBuilder()
+    .title(L.states[state])
+    .datasource(DATASOURCE)
+    .timeFrom(NOW_WINDOW)
+    .withTarget(influx('A', stationsWithCode(CODE[state], state, scope)).alias(L.panels.stateCount))
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']))
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.Value)
+    .noValue(state === 'ok' ? L.states.nodata : '0')
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Fixed).fixedColor(STATE_TILE_COLORS[state]))
+    .span(span)
+    .height(4);
+}
+
+const STATES = ['ok', 'degraded', 'down', 'offline', 'maintenance'] as const;
+const STATE_TILE_COLORS = { ok: 'green', degraded: 'orange', down: 'red', offline: 'dark-red', maintenance: 'blue' } as const;
+
+export function triageDashboard(L: Labels, scope: Scope = DEFAULT_SCOPE): dashboard.Dashboard {
   const C = L.columns;
-  const states = ['ok', 'degraded', 'down', 'offline', 'maintenance'] as const;
+  const groupCols = Object.fromEntries(scope.groups.map((g) => [g, varLabel(L, g)]));
+  const columns = ['code', 'station', 'name', 'commune', ...scope.groups, 'province', 'isp', 'circuit', 'cause', 'since', 'last_seen', 'loss', 'rtt_ms'];
+  let b = baseDashboard('triage', L)
+    .time({ from: 'now-6h', to: 'now' })
+    .refresh('30s')
+    .variables(scopeVariables(L, scope))
+    .withRow(new dashboard.RowBuilder(`${L.rows.now} · ${L.panels.stateCounts}`));
+  STATES.forEach((s, i) => (b = b.withPanel(stateTile(L, scope, s, i === 0 ? 4 : 5))));
   return finish(
-    baseDashboard('triage', L)
-      .time({ from: 'now-6h', to: 'now' })
-      .refresh('30s')
-      .variables(scopeVariables(L))
-      .withRow(new dashboard.RowBuilder(L.rows.now))
-      .withPanel(
-        new StatBuilder()
-          .title(L.panels.stateCounts)
-          .datasource(DATASOURCE)
-          .timeFrom(NOW_WINDOW)
-          .targets(states.map((s, i) => influx(String.fromCharCode(65 + i), stationsWithCode(CODE[s], s)).alias(L.states[s])))
-          .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']))
-          .colorMode(common.BigValueColorMode.Background)
-          .graphMode(common.BigValueGraphMode.None)
-          .textMode(common.BigValueTextMode.ValueAndName)
-          .noValue(L.states.nodata)
-          .overrideByName(L.states.ok, [{ id: 'color', value: { mode: 'fixed', fixedColor: 'green' } }])
-          .overrideByName(L.states.degraded, [{ id: 'color', value: { mode: 'fixed', fixedColor: 'orange' } }])
-          .overrideByName(L.states.down, [{ id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }])
-          .overrideByName(L.states.offline, [{ id: 'color', value: { mode: 'fixed', fixedColor: 'dark-red' } }])
-          .overrideByName(L.states.maintenance, [{ id: 'color', value: { mode: 'fixed', fixedColor: 'blue' } }])
-          .span(24)
-          .height(4),
-      )
+    b
       .withPanel(
         new TableBuilder()
           .title(L.panels.notOk)
           .datasource(DATASOURCE)
           .timeFrom(NOW_WINDOW)
-          .withTarget(influx('A', stationsNotOk()).table())
+          .withTarget(influx('A', stationsNotOk(scope)).table())
+          // Most severe first (offline, down, degraded), and within a state the longest first: two stable sorts,
+          // the second key first (Grafana's sortBy transformer sorts by one field).
+          .withTransformation({ id: 'sortBy', options: { fields: {}, sort: [{ field: 'since', desc: false }] } })
+          .withTransformation({ id: 'sortBy', options: { fields: {}, sort: [{ field: 'code', desc: true }] } })
           .withTransformation({
             id: 'organize',
             options: {
               excludeByName: { Time: true, state: true },
-              indexByName: {
-                code: 0, station: 1, name: 2, commune: 3, district: 4, province: 5, isp: 6, cause: 7, since: 8,
-                last_seen: 9, loss: 10, rtt_ms: 11,
-              },
+              indexByName: Object.fromEntries(columns.map((c, i) => [c, i])),
               renameByName: {
-                code: C.state, station: C.station, name: C.name, commune: C.commune, district: C.district,
-                province: C.province, isp: C.isp, cause: C.cause, since: C.since, last_seen: C.lastSeen, loss: C.loss,
-                rtt_ms: C.rtt,
+                code: C.state, station: C.station, name: C.name, commune: C.commune, ...groupCols,
+                province: C.province, isp: C.isp, circuit: C.circuit, cause: C.cause, since: C.since, last_seen: C.lastSeen,
+                loss: C.loss, rtt_ms: C.rtt,
               },
             },
           })
-          .sortBy([new common.TableSortByFieldStateBuilder().displayName(C.state).desc(true)])
           .filterable(true)
           .noValue('—')
           .overrideByName(C.state, [
@@ -93,6 +101,7 @@ export function triageDashboard(L: Labels): dashboard.Dashboard {
             },
           })
           .overrideByName(C.cause, [{ id: 'mappings', value: causeMappings(L) }])
+          .overrideByName(C.scope, [{ id: 'mappings', value: [{ type: dashboard.MappingType.ValueToText, options: scopeNames(L, scope) }] }])
           .overrideByName(C.since, [{ id: 'unit', value: 'dateTimeFromNow' }])
           .span(12)
           .height(8),
@@ -101,8 +110,8 @@ export function triageDashboard(L: Labels): dashboard.Dashboard {
         new TimeseriesBuilder()
           .title(L.panels.notOkOverTime)
           .datasource(DATASOURCE)
-          .withTarget(influx('A', stationsNotOkOverTime(CODE.degraded, CODE.degraded, 'degraded')).alias(L.states.degraded))
-          .withTarget(influx('B', stationsNotOkOverTime(CODE.down, CODE.offline, 'down')).alias(`${L.states.down} / ${L.states.offline}`))
+          .withTarget(influx('A', stationsNotOkOverTime(CODE.degraded, CODE.degraded, 'degraded', scope)).alias(L.states.degraded))
+          .withTarget(influx('B', stationsNotOkOverTime(CODE.down, CODE.offline, 'down', scope)).alias(`${L.states.down} / ${L.states.offline}`))
           .drawStyle(common.GraphDrawStyle.Bars)
           .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
           .fillOpacity(80)
@@ -115,4 +124,10 @@ export function triageDashboard(L: Labels): dashboard.Dashboard {
           .height(8),
       ),
   );
+}
+
+/** Incident scope codes (registry columns) → their names. */
+function scopeNames(L: Labels, scope: Scope): Record<string, dashboard.ValueMappingResult> {
+  const names = ['province', 'isp', ...scope.groups, 'district', 'area', 'hub'];
+  return Object.fromEntries([...new Set(names)].map((n, index) => [n, { text: varLabel(L, n), index }]));
 }

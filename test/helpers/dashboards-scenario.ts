@@ -38,7 +38,7 @@ function station(id: string, name: string, commune: string, district: string, is
   segments: Segment[], extra: Partial<ScenarioStation> = {}): ScenarioStation {
   return {
     id, name, commune, district, province: 'Bắc Kạn', lat, lon, isp, circuit: `${isp}-${id.slice(3).toUpperCase()}`,
-    sla_target: 99.5, sla_class: 'default', segments, ...extra,
+    sla_target: 99.5, sla_class: 'default', groups: { area: district }, segments, ...extra,
   };
 }
 
@@ -67,10 +67,14 @@ function stateAt(s: ScenarioStation, minute: number): Segment {
   return s.segments.find((g) => minute >= g.from && minute < g.to) ?? { from: 0, to: MINUTES, state: 'ok', cause: 'none' };
 }
 
-const tagsOf = (s: Station) => ({ station: s.id, district: s.district, province: s.province, isp: s.isp });
+/**
+ * A registry of both eras at once: `district` (old registries) and `area` (its post-2025 name) carry the same value,
+ * so the boards built for either (`--groups district`, `--groups area`) run on the same day.
+ */
+const tagsOf = (s: Station) => ({ station: s.id, district: s.district, province: s.province, isp: s.isp, ...(s.groups ?? {}) });
 
-/** The field types the collector and the evaluator write with, so integers are written as integers. */
-export const SCHEMA: ISchemaOptions[] = packageSchema();
+/** The field types the collector and the evaluator write with, so integers are written as integers; `area` allowed. */
+export const SCHEMA: ISchemaOptions[] = packageSchema().map((x) => ({ ...x, tags: [...x.tags, 'area'] }));
 
 const isOutage = (st: StateName) => st === 'down' || st === 'offline';
 
@@ -202,4 +206,85 @@ export function stateNow(s: ScenarioStation): StateName {
 
 export function codeOf(state: StateName): number {
   return CODES[state];
+}
+
+// ---- SLA rollups (RP `rollups`, schema of the SLA rollups: sla_hour / sla_day) ----------------------------------
+
+export const ROLLUP_RP = 'rollups';
+const HOUR_MS = 3_600_000;
+/** Vietnam's day starts at 17:00 UTC the day before (UTC+7, no DST). */
+const VN_OFFSET_MS = 7 * HOUR_MS;
+
+/** Which side of the SLA a minute of a station falls on (the rollups' fields). */
+function side(seg: Segment): 'available_s' | 'downtime_s' | 'maintenance_s' | 'station_side_s' | 'other_s' {
+  if (seg.state === 'maintenance') return 'maintenance_s';
+  if (!isOutage(seg.state)) return 'available_s';
+  if (seg.cause === 'uplink') return 'downtime_s';
+  if (seg.cause === 'lan' || seg.cause === 'silent' || seg.cause === 'clock') return 'station_side_s';
+  return 'other_s';
+}
+
+const nearestRank = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+/** One rollup point per station and period, from the script: `periodStart(ms)` maps a minute's time to its period. */
+function rollupPoints(measurement: 'sla_hour' | 'sla_day', periodS: number, periodStart: (t: number) => number): IPoint[] {
+  const points: IPoint[] = [];
+  for (const s of STATIONS) {
+    const byPeriod = new Map<number, { f: Record<string, number>; rtt: number[]; loss: number[] }>();
+    for (let m = 0; m < MINUTES; m++) {
+      const t = at(m);
+      const start = periodStart(t);
+      const seg = stateAt(s, m);
+      const prev = m > 0 ? stateAt(s, m - 1) : undefined;
+      const p = byPeriod.get(start) ?? { f: { available_s: 0, downtime_s: 0, maintenance_s: 0, station_side_s: 0, other_s: 0, outages: 0 }, rtt: [], loss: [] };
+      byPeriod.set(start, p);
+      p.f[side(seg)]! += 60;
+      if (side(seg) === 'downtime_s' && (!prev || side(prev) !== 'downtime_s')) p.f.outages! += 1;
+      if (side(seg) === 'available_s') {
+        p.rtt.push(20 + ((m * 7 + s.id.length) % 13));
+        p.loss.push(seg.state === 'degraded' ? 0.05 : 0);
+      }
+    }
+    for (const [start, p] of byPeriod) {
+      const known = p.f.available_s! + p.f.downtime_s! + p.f.maintenance_s! + p.f.station_side_s! + p.f.other_s!;
+      const fields: Record<string, number> = { ...p.f, period_s: periodS, unknown_s: periodS - known, sla_target: s.sla_target };
+      if (p.rtt.length > 0) {
+        Object.assign(fields, {
+          rtt_p50_ms: nearestRank(p.rtt, 50), rtt_p95_ms: nearestRank(p.rtt, 95), loss_p50: nearestRank(p.loss, 50),
+          loss_p95: nearestRank(p.loss, 95), jitter_p50_ms: 0.5, jitter_p95_ms: 0.5,
+        });
+      }
+      points.push({ measurement, tags: { ...tagsOf(s), circuit: s.circuit }, fields, timestamp: start });
+    }
+  }
+  return points;
+}
+
+export function slaHourPoints(): IPoint[] {
+  return rollupPoints('sla_hour', 3600, (t) => Math.floor(t / HOUR_MS) * HOUR_MS);
+}
+
+export function slaDayPoints(): IPoint[] {
+  return rollupPoints('sla_day', 86_400, (t) => Math.floor((t + VN_OFFSET_MS) / 86_400_000) * 86_400_000 - VN_OFFSET_MS);
+}
+
+/** Creates the `rollups` RP (not default) and writes both rollups into it, as the evaluator does. */
+export async function writeRollups(client: { query(q: string): Promise<unknown>; writePoints(p: IPoint[], o: { precision: 'ms'; retentionPolicy: string }): Promise<void> }, db = 'linkwatch'): Promise<void> {
+  await client.query(`CREATE RETENTION POLICY "${ROLLUP_RP}" ON "${db}" DURATION 1830d REPLICATION 1`);
+  await client.writePoints([...slaHourPoints(), ...slaDayPoints()], { precision: 'ms', retentionPolicy: ROLLUP_RP });
+}
+
+export interface RollupSla { available_s: number; downtime_s: number; outages: number; availability: number; mttrMin: number | null }
+
+/** What the rollups say for a set of stations over [from, to): the figures of the SLA board. */
+export function expectedRollupSla(ids: string[], from = NOW - 86_400_000, to = NOW): RollupSla {
+  const pts = slaHourPoints().filter((p) => ids.includes(p.tags!.station!) && (p.timestamp as number) >= from && (p.timestamp as number) <= to);
+  const sum = (k: string) => pts.reduce((n, p) => n + Number(p.fields![k] ?? 0), 0);
+  const available_s = sum('available_s');
+  const downtime_s = sum('downtime_s');
+  const outages = sum('outages');
+  return { available_s, downtime_s, outages, availability: (100 * available_s) / (available_s + downtime_s), mttrMin: outages > 0 ? downtime_s / 60 / outages : null };
 }

@@ -52,9 +52,12 @@ export function panelRange(d: Dashboard, p: Panel, now: number): { from: number;
   return { from: now - durationMs(from[1]!), to: now };
 }
 
-/** `$__interval` for a panel about 1000 px wide (Grafana's max data points), floored at the datasource's 10 s. */
-export function panelIntervalMs(range: { from: number; to: number }, maxDataPoints = 1000): number {
-  return calculateIntervalMs(range.to - range.from, maxDataPoints, 10_000);
+/**
+ * `$__interval` for a panel about 1000 px wide (Grafana's max data points), floored at the datasource's 10 s or the
+ * panel's own min interval (`interval: '1h'` on panels that read hourly rollups).
+ */
+export function panelIntervalMs(range: { from: number; to: number }, maxDataPoints = 1000, panelMin?: string): number {
+  return calculateIntervalMs(range.to - range.from, maxDataPoints, panelMin ? durationMs(panelMin) : 10_000);
 }
 
 export interface InfluxSeries {
@@ -95,6 +98,12 @@ export async function resolveVariables(
 ): Promise<Record<string, VariableValue>> {
   const vars: Record<string, VariableValue> = {};
   for (const v of d.templating.list ?? []) {
+    if (v.type === 'custom') {
+      const options = (v.options ?? []).map((o) => String(o.value));
+      const current = v.current?.value;
+      vars[v.name] = { value: pick[v.name] ?? (Array.isArray(current) ? current.map(String) : String(current ?? options[0])), options, multi: Boolean(v.multi) };
+      continue;
+    }
     if (v.type !== 'query' || typeof v.query !== 'string') continue;
     const r = await run(substitute(v.query, vars));
     if (r.error) throw new Error(`variable ${v.name}: ${r.error}`);

@@ -34,7 +34,7 @@ describe('config files', () => {
     const cfg = loadConfigFile(join(examples, 'collector.yaml'), collectorConfigSchema);
     expect(cfg.influx.batch_points).toBe(5000);
     const stations = parseRegistry(readFileSync(join(examples, 'stations.csv'), 'utf8'));
-    expect(stations.get('bk-cho-moi-yen-dinh')?.district).toBe('Chợ Mới');
+    expect(stations.get('bk-cho-moi-yen-dinh')).toMatchObject({ province: 'Thái Nguyên', district: '', groups: { area: 'Chợ Mới' } });
     expect(stations.get('bk-ba-be-nam-mau')?.sla_class).toBe('remote');
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,7 @@ describe.each(cases)('$kind dashboard ($lang)', ({ lang, kind, d }) => {
       expect(p.datasource?.uid, p.title).toBe(DATASOURCE_UID);
       for (const t of targetsOf(p)) expect(t.datasource?.uid, `${p.title} ${t.refId}`).toBe(DATASOURCE_UID);
     }
-    for (const v of d.templating.list ?? []) expect(v.datasource?.uid, v.name).toBe(DATASOURCE_UID);
+    for (const v of d.templating.list ?? []) if (v.type === 'query') expect(v.datasource?.uid, v.name).toBe(DATASOURCE_UID);
   });
 
   it('defines every variable it uses', () => {
@@ -66,7 +66,22 @@ describe.each(cases)('$kind dashboard ($lang)', ({ lang, kind, d }) => {
         expect(t.query, p.title).toMatch(/^SELECT /);
         expect(t.query, p.title).toContain('$timeFilter');
         expect(t.query, p.title).not.toContain('fill(previous)');
-        if (p.type !== 'table' && p.type !== 'stat' && p.type !== 'geomap') expect(t.query, p.title).toMatch(/GROUP BY time\(\$__interval\)/);
+        // Status histories use fixed cells (an hour, a day): Grafana draws at most one cell per two pixels.
+        if (p.type === 'status-history') expect(t.query, p.title).toMatch(/GROUP BY time\((1h|1d)\)/);
+        else if (!['table', 'stat', 'geomap', 'bargauge'].includes(p.type)) expect(t.query, p.title).toMatch(/GROUP BY time\(\$__interval\)/);
+      }
+    }
+  });
+
+  it('names every series and shown field in the board\'s language, never by a raw field name (`$col`, `cause`, `cpu_pct`)', () => {
+    for (const p of panels) {
+      for (const t of targetsOf(p)) expect(t.alias ?? '', `${p.title} ${t.refId}`).not.toContain('$col');
+      if (p.type === 'stat' || p.type === 'geomap') {
+        const shown = JSON.stringify(p.options ?? {}).match(/\^\(?([a-z_|]+)\)?\$/)?.[1]?.split('|') ?? [];
+        for (const f of shown.filter((x) => x !== 'code')) {
+          const o = (p.fieldConfig?.overrides ?? []).find((x) => x.matcher.options === f);
+          expect(o?.properties.some((q) => q.id === 'displayName'), `${p.title}: ${f}`).toBe(true);
+        }
       }
     }
   });
@@ -127,8 +142,29 @@ describe('alert rules', () => {
   const file = alertRulesFile(labels('vi'));
   const rules = file.groups.flatMap((g) => g.rules);
 
-  it('cover station down, district incident and SLA at risk, each with a unique uid', () => {
-    expect(rules.map((r) => r.uid)).toEqual(['linkwatch-station-down', 'linkwatch-district-incident', 'linkwatch-sla-at-risk']);
+  it('cover station down, incidents, the pipeline watchdog and SLA at risk, each with a unique uid', () => {
+    expect(rules.map((r) => r.uid)).toEqual(['linkwatch-station-down', 'linkwatch-incident', 'linkwatch-watchdog', 'linkwatch-sla-at-risk']);
+  });
+
+  it('page when the pipeline is dead: the watchdog\'s NoData and errors are Alerting', () => {
+    const w = rules.find((r) => r.uid === 'linkwatch-watchdog')!;
+    expect([w.noDataState, w.execErrState]).toEqual(['Alerting', 'Alerting']);
+  });
+
+  it('link each station alert to the station board, and route by team (police IT, telecom with the ISP label)', () => {
+    for (const uid of ['linkwatch-station-down', 'linkwatch-sla-at-risk']) {
+      const r = rules.find((x) => x.uid === uid)!;
+      expect(r.annotations!.station_board).toBe('/d/linkwatch-station?var-station={{ $labels.station }}');
+    }
+    expect(rules.find((r) => r.uid === 'linkwatch-sla-at-risk')!.labels).toMatchObject({ team: 'telecom' });
+    expect(String(rules.find((r) => r.uid === 'linkwatch-sla-at-risk')!.data[0]!.model.query)).toContain('"isp"');
+    for (const r of rules) expect(r.labels!.team, r.uid).toMatch(/^(police-it|telecom)$/);
+  });
+
+  it('land in the same folder as the dashboards: the provider finds the alerting folder by title, no folderUid', () => {
+    const provider = parse(readFileSync(join(PROVISIONING, 'dashboards/linkwatch.yaml'), 'utf8')).providers[0];
+    expect(provider.folderUid).toBeUndefined();
+    for (const g of file.groups) expect(g.folder).toBe(provider.folder);
   });
 
   it('are in the file-provisioning shape: apiVersion 1, groups with orgId, folder and a duration interval', () => {
@@ -175,11 +211,16 @@ describe('provisioning files', () => {
     expect(doc.providers[0]).toMatchObject({ type: 'file', options: { path: expect.stringMatching(/^\//) } });
   });
 
-  it('give an example contact point whose addresses come from the environment', () => {
+  it('give example contact points (police IT, each ISP\'s NOC, Telegram) whose secrets come from the environment', () => {
     const doc = parse(readFileSync(join(PROVISIONING, 'alerting/contact-points.yaml'), 'utf8'));
     const [email, hook] = doc.contactPoints[0].receivers;
     expect(email.settings.addresses).toMatch(/^\$\{[A-Z_]+\}$/);
     expect(hook.settings.url).toMatch(/^\$\{[A-Z_]+\}$/);
+    const names = doc.contactPoints.map((c: { name: string }) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['linkwatch-police-it', 'linkwatch-telecom-vnpt', 'linkwatch-telegram']));
+    const telegram = doc.contactPoints.find((c: { name: string }) => c.name === 'linkwatch-telegram').receivers[0];
+    expect(telegram.type).toBe('telegram');
+    expect([telegram.settings.bottoken, telegram.settings.chatid].every((v: string) => /^\$\{[A-Z_]+\}$/.test(v))).toBe(true);
   });
 });
 
@@ -203,6 +244,56 @@ describe('linkwatch dashboards', () => {
   it('exits 2 for an unknown language and without --out', async () => {
     expect(await main(['node', 'linkwatch', 'dashboards', '--out', join(tmp, 'x'), '--lang', 'fr'])).toBe(2);
     expect(await main(['node', 'linkwatch', 'dashboards'])).toBe(2);
+  });
+
+  it('writes only the SLA board, locked to the ISP, with --partner', async () => {
+    const out = join(tmp, 'partner');
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--partner', 'VNPT', '--lang', 'en'])).toBe(0);
+    expect(readdirSync(out)).toEqual(['linkwatch-sla-vnpt.json']);
+    const d = JSON.parse(readFileSync(join(out, 'linkwatch-sla-vnpt.json'), 'utf8')) as Dashboard;
+    expect((d.templating.list ?? []).map((v) => v.name)).not.toContain('isp');
+    for (const v of d.templating.list ?? []) if (v.type === 'query') expect(v.query).toContain(`"isp" = 'VNPT'`);
+    for (const p of panelsOf(d)) for (const t of targetsOf(p)) expect(t.query, p.title).toContain(`"isp" = 'VNPT'`);
+    expect(JSON.stringify(d)).not.toContain('linkwatch-station?');
+  });
+
+  it('puts an offline tile server on the map with --basemap-url, and refuses a URL that is not an XYZ template', async () => {
+    const out = join(tmp, 'tiles');
+    const url = 'https://tiles.congan.example.vn/{z}/{x}/{y}.png';
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--basemap-url', url])).toBe(0);
+    const heat = JSON.parse(readFileSync(join(out, 'linkwatch-heatmap.json'), 'utf8')) as Dashboard;
+    const map = panelsOf(heat).find((p) => p.type === 'geomap')!;
+    expect((map.options as { basemap: unknown }).basemap).toMatchObject({ type: 'xyz', config: { url } });
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--basemap-url', 'tiles.example.vn'])).toBe(2);
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--basemap-url', 'https://tiles.example.vn/{z}/{x}.png'])).toBe(2);
+  });
+
+  it('filters by the registry\'s grouping columns with --groups (area, hub after the 2025 reform)', async () => {
+    const out = join(tmp, 'groups');
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--groups', 'area,hub'])).toBe(0);
+    const triage = JSON.parse(readFileSync(join(out, 'linkwatch-triage.json'), 'utf8')) as Dashboard;
+    expect((triage.templating.list ?? []).map((v) => v.name)).toEqual(['province', 'area', 'hub', 'isp', 'station']);
+    for (const p of panelsOf(triage)) for (const t of targetsOf(p)) expect(t.query).not.toContain('district');
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--groups', 'Khu vực'])).toBe(2);
+  });
+
+  it('follows the collector config: its registry\'s columns and incident scopes become the variables, and --alerts the rules', async () => {
+    const out = join(tmp, 'from-config');
+    const cfgFile = join(tmp, 'collector.yaml');
+    writeFileSync(cfgFile, [
+      'broker: { url: mqtt://127.0.0.1:1883 }',
+      'influx: { url: http://127.0.0.1:8086, database: linkwatch }',
+      `stations: ${join(DEPLOY_DIR, 'examples/stations.csv')}`,
+      'verdicts: { incident_scopes: [hub, area, isp, province] }',
+    ].join('\n'));
+    const rulesFile = join(tmp, 'rules.yaml');
+    expect(await main(['node', 'linkwatch', 'dashboards', '--out', out, '--config', cfgFile, '--alerts', rulesFile])).toBe(0);
+    const triage = JSON.parse(readFileSync(join(out, 'linkwatch-triage.json'), 'utf8')) as Dashboard;
+    // The example registry has `area` (no hub column): the variables are province, area, isp, station.
+    expect((triage.templating.list ?? []).map((v) => v.name)).toEqual(['province', 'area', 'isp', 'station']);
+    const rules = parse(readFileSync(rulesFile, 'utf8'));
+    expect(rules.groups[0].rules[0].data[0].model.query).toContain('"area"');
+    expect(rules.groups[0].rules[0].annotations.summary).toContain('{{ $labels.area }}');
   });
 
   it('returns the paths it wrote', async () => {
