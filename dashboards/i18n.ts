@@ -37,6 +37,7 @@ const vi = {
     session: 'Phiên kết nối bị rớt',
     backlog: 'Đồng bộ bị ùn tắc',
     silent: 'Không gửi báo cáo (mất điện?)',
+    pipeline: 'Máy chủ tỉnh không nhận được (broker/collector)',
     clock: 'Lệch đồng hồ',
     maintenance: 'Bảo trì theo kế hoạch',
     none: '—',
@@ -53,6 +54,7 @@ const vi = {
   },
   panels: {
     stateCounts: 'Số trạm theo trạng thái (15 phút qua)',
+    pipeline: 'Trạm không nghe được do máy chủ tỉnh (broker/collector)',
     stateCount: 'Trạm',
     notOk: 'Trạm đang có sự cố',
     incidents: 'Sự cố diện rộng đang mở',
@@ -131,6 +133,7 @@ const en: Labels = {
     session: 'Sessions dropping',
     backlog: 'Sync backlog stalled',
     silent: 'No reports (power?)',
+    pipeline: 'Unheard: the broker/collector is down',
     clock: 'Clock skew',
     maintenance: 'Planned maintenance',
     none: '—',
@@ -146,6 +149,7 @@ const en: Labels = {
   },
   panels: {
     stateCounts: 'Stations by state (last 15 min)',
+    pipeline: 'Stations unheard: broker/collector down',
     stateCount: 'Stations',
     notOk: 'Stations not OK',
     incidents: 'Open incidents',

@@ -42,13 +42,23 @@ export function stationsWithCode(code: number, as: string, scope: Scope = DEFAUL
 
 export const TRIAGE_FIELDS = ['code', 'state', 'cause', 'since', 'last_seen', 'loss', 'rtt_ms', 'name', 'commune', 'circuit'];
 
-/** Stations whose newest verdict is degraded, down or offline: one row each, with its tags as columns. */
+/**
+ * Stations whose newest verdict is degraded, down or offline: one row each, with its tags as columns. Stations unheard
+ * because no collector hears the broker (cause `pipeline`) are one fault of the server, counted apart
+ * (`stationsUnheardByPipeline`), not listed as station outages.
+ */
 export function stationsNotOk(scope: Scope = DEFAULT_SCOPE): Select {
   return select(...TRIAGE_FIELDS.map((f) => col(f)))
     .from(newestVerdict(scope, TRIAGE_FIELDS))
-    .where(...NOT_OK)
+    .where(...NOT_OK, `"cause" != 'pipeline'`)
     .groupBy(...stationTags(scope))
     .newestFirst();
+}
+
+/** How many stations are unheard now because no collector hears the broker (no series when none: the tile says 0). */
+export function stationsUnheardByPipeline(scope: Scope = DEFAULT_SCOPE): Select {
+  const lastCause = select(agg('last', 'cause')).from('health').where(...conds(scope, scopeVars(scope))).groupBy('station');
+  return select(`count("cause") AS "pipeline"`).from(lastCause).where(`"cause" = 'pipeline'`);
 }
 
 /** The newest point of each incident in range, then only those still open; `fields` are the columns shown. */
@@ -265,7 +275,9 @@ export function reportDelay(): Select {
 // (= the GROUP BY tags): each alert query selects exactly one numeric field.
 
 export function alertStationCode(scope: Scope = DEFAULT_SCOPE): Select {
-  return select(agg('last', 'code')).from('health').groupBy('station', ...scope.groups, 'isp', 'province');
+  // A station unheard because no collector hears the broker is the pipeline's fault: the watchdog rule pages for
+  // that once, so it does not page per station (its last verdict before stays what it was).
+  return select(agg('last', 'code')).from('health').where(`"cause" != 'pipeline'`).groupBy('station', ...scope.groups, 'isp', 'province');
 }
 
 /** Open incidents of every configured scope: `stations` only (a string `cause` beside it is dropped by Grafana). */

@@ -10,7 +10,7 @@ import {
   stateMappings, stateThresholds, stationDetailLink, varLabel, type Scope,
 } from './common.js';
 import type { Labels } from './i18n.js';
-import { openIncidents, stationsNotOk, stationsNotOkOverTime, stationsWithCode } from './queries.js';
+import { openIncidents, stationsNotOk, stationsNotOkOverTime, stationsUnheardByPipeline, stationsWithCode } from './queries.js';
 
 /**
  * One stat per state, each with its own query: InfluxDB 1.x returns no series for `count()` over nothing, so a tile
@@ -33,6 +33,29 @@ function stateTile(L: Labels, scope: Scope, state: (typeof STATES)[number], span
     .height(4);
 }
 
+/**
+ * Stations unheard because no collector hears the broker: one fault of the province's server (collector/watchdog.ts,
+ * collector/verdict/pipeline.ts), red when any, so IT looks at mosquitto and the collectors instead of N stations.
+ */
+function pipelineTile(L: Labels, scope: Scope, span: number) {
+  return new StatBuilder()
+    .title(L.panels.pipeline)
+    .datasource(DATASOURCE)
+    .timeFrom(NOW_WINDOW)
+    .withTarget(influx('A', stationsUnheardByPipeline(scope)).alias(L.panels.stateCount))
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']))
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.Value)
+    .noValue('0')
+    .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
+      { value: null, color: 'green' }, { value: 1, color: 'red' },
+    ]))
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+    .span(span)
+    .height(4);
+}
+
 const STATES = ['ok', 'degraded', 'down', 'offline', 'maintenance'] as const;
 const STATE_TILE_COLORS = { ok: 'green', degraded: 'orange', down: 'red', offline: 'dark-red', maintenance: 'blue' } as const;
 
@@ -45,7 +68,8 @@ export function triageDashboard(L: Labels, scope: Scope = DEFAULT_SCOPE): dashbo
     .refresh('30s')
     .variables(scopeVariables(L, scope))
     .withRow(new dashboard.RowBuilder(`${L.rows.now} · ${L.panels.stateCounts}`));
-  STATES.forEach((s, i) => (b = b.withPanel(stateTile(L, scope, s, i === 0 ? 4 : 5))));
+  STATES.forEach((s) => (b = b.withPanel(stateTile(L, scope, s, 4))));
+  b = b.withPanel(pipelineTile(L, scope, 4));
   return finish(
     b
       .withPanel(

@@ -84,6 +84,8 @@ describe('every panel query', () => {
     const v = await vars(d);
     for (const p of panelsOf(d)) {
       const results = await runPanel(d, p, { vars: v });
+      // The scripted day has no deaf pipeline; its tile reads 0 here and is proven below ('a deaf pipeline').
+      if (p.title === L.panels.pipeline) continue;
       for (const [refId, r] of Object.entries(results)) expect(r.series.length, `${p.title} ${refId}`).toBeGreaterThan(0);
     }
   });
@@ -368,32 +370,32 @@ describe('station detail', () => {
   });
 });
 
+// The rules' figures follow the rollups' SLA: the ISP's downtime only.
+const rules = alertRulesFile(L).groups.flatMap((g) => g.rules);
+
+/** Runs A over its relative range at NOW, then B (last, non-null) and C (the threshold) as Grafana's expressions do. */
+async function firing(uid: string, labelKey: string): Promise<string[]> {
+  const rule = rules.find((r) => r.uid === uid)!;
+  const a = rule.data[0]!;
+  const range = { from: NOW - (a.relativeTimeRange.from ?? 0) * 1000, to: NOW - (a.relativeTimeRange.to ?? 0) * 1000 };
+  const q = applyBackendMacros(String(a.model.query), { ...range, intervalMs: 60_000 });
+  const r = await run(q);
+  expect(r.error, q).toBeUndefined();
+  expect(r.series.length, q).toBeGreaterThan(0);
+  queriesRun++;
+  const { type, params } = (rule.data[2]!.model as { conditions: { evaluator: { type: string; params: number[] } }[] }).conditions[0]!.evaluator;
+  const test = (x: number) =>
+    type === 'gt' ? x > params[0]! : type === 'lt' ? x < params[0]! : type === 'within_range' ? x > params[0]! && x < params[1]! : false;
+  return r.series
+    .filter((s) => {
+      const last = s.values.map((v) => v[1]).filter((x) => x !== null).at(-1);
+      return last !== undefined && test(Number(last));
+    })
+    .map((s) => s.tags![labelKey]!)
+    .sort();
+}
+
 describe('alert rules', () => {
-  // The rules' figures follow the rollups' SLA: the ISP's downtime only.
-  const rules = alertRulesFile(L).groups.flatMap((g) => g.rules);
-
-  /** Runs A over its relative range at NOW, then B (last, non-null) and C (the threshold) as Grafana's expressions do. */
-  async function firing(uid: string, labelKey: string): Promise<string[]> {
-    const rule = rules.find((r) => r.uid === uid)!;
-    const a = rule.data[0]!;
-    const range = { from: NOW - (a.relativeTimeRange.from ?? 0) * 1000, to: NOW - (a.relativeTimeRange.to ?? 0) * 1000 };
-    const q = applyBackendMacros(String(a.model.query), { ...range, intervalMs: 60_000 });
-    const r = await run(q);
-    expect(r.error, q).toBeUndefined();
-    expect(r.series.length, q).toBeGreaterThan(0);
-    queriesRun++;
-    const { type, params } = (rule.data[2]!.model as { conditions: { evaluator: { type: string; params: number[] } }[] }).conditions[0]!.evaluator;
-    const test = (x: number) =>
-      type === 'gt' ? x > params[0]! : type === 'lt' ? x < params[0]! : type === 'within_range' ? x > params[0]! && x < params[1]! : false;
-    return r.series
-      .filter((s) => {
-        const last = s.values.map((v) => v[1]).filter((x) => x !== null).at(-1);
-        return last !== undefined && test(Number(last));
-      })
-      .map((s) => s.tags![labelKey]!)
-      .sort();
-  }
-
   it('station down fires for the down and the silent station, not for degraded or maintenance', async () => {
     expect(await firing('linkwatch-station-down', 'station')).toEqual(['bk-ba-be-khang-ninh', 'bk-ba-be-thuong-giao']);
   });
@@ -410,5 +412,41 @@ describe('alert rules', () => {
 
   it('the watchdog does not fire while verdicts arrive', async () => {
     expect(await firing('linkwatch-watchdog', 'station')).toEqual([]);
+  });
+});
+
+// Last in the file: it adds two stations to the scripted day, and removes them after.
+describe('a deaf pipeline', () => {
+  const UNHEARD = ['bk-na-ri-kim-hy', 'bk-na-ri-cu-le'];
+  beforeAll(async () => {
+    const client = new InfluxDB({ host: '127.0.0.1', port: influx.port, database: DB, schema: SCHEMA });
+    // Five minutes of verdicts: ok, then unheard because no collector hears the broker (collector/verdict/pipeline.ts).
+    const points = UNHEARD.flatMap((station) => Array.from({ length: 30 }, (_, i) => {
+      const t = NOW - 300_000 + i * 10_000;
+      const unheard = i >= 12;
+      return {
+        measurement: 'health', timestamp: t,
+        tags: { station, district: 'Na Rì', province: 'Bắc Kạn', isp: 'VNPT', area: 'Na Rì' },
+        fields: { state: unheard ? 'offline' : 'ok', code: unheard ? 3 : 0, cause: unheard ? 'pipeline' : 'none', since: unheard ? NOW - 180_000 : NOW - 86_400_000, name: station, commune: 'Na Rì', circuit: `VNPT-${station}` },
+      };
+    }));
+    await client.writePoints(points, { precision: 'ms' });
+  });
+  afterAll(async () => {
+    for (const s of UNHEARD) await run(`DROP SERIES FROM "health" WHERE "station" = '${s}'`);
+  });
+
+  it('counts the unheard stations in one tile and leaves them out of the stations not OK', async () => {
+    const d = boards.triage;
+    const v = await vars(d);
+    const tile = await runPanel(d, panel(d, L.panels.pipeline), { vars: v });
+    expect(rowsOf(tile.A!)[0]!.pipeline).toBe(UNHEARD.length);
+    const notOk = rowsOf((await runPanel(d, panel(d, L.panels.notOk), { vars: v })).A!);
+    expect(notOk.filter((r) => UNHEARD.includes(String(r.station)))).toEqual([]);
+    expect(sortedIds(notOk)).toEqual(brokenNow());
+  });
+
+  it('pages once through the watchdog, not once per unheard station', async () => {
+    expect(await firing('linkwatch-station-down', 'station')).toEqual(['bk-ba-be-khang-ninh', 'bk-ba-be-thuong-giao']);
   });
 });
