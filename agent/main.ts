@@ -49,9 +49,7 @@ export function startAgent(cfg: AgentConfig, opts: { configFile: string; log?: L
     },
   });
   uplink = new Uplink(cfg, { outbox, log: log.child({ component: 'uplink' }), now, ...(password !== undefined ? { password } : {}) });
-  const station = buildSources(cfg, { log, now, emit: (e) => uplink?.event(e), watchMqtt: true });
-  uplink.onDrop = () => station.mqtt?.dropped();
-  station.mqtt?.follow(() => uplink?.connected ?? false);
+  const station = buildSources(cfg, { log, now, emit: (e) => uplink?.event(e), link: uplink });
   const sources: ReportSources = { clockOffsetMs: () => uplink?.clockOffsetMs(), ...station.sources, ...opts.sources };
   const agent = new Agent(cfg, { log, now, outbox, uplink, sources });
   if (cfg.targets.some((t) => 'host' in t && t.host === 'auto')) void gatewayResolver.get();

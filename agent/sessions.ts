@@ -278,41 +278,31 @@ export class IfaceWatcher extends Watched {
   }
 }
 
-/**
- * The agent's own broker connection: a drop comes from the uplink's `onDrop` hook at once; the reconnect is seen by
- * polling `connected` (to `pollMs`), which keeps the uplink untouched.
- */
-export class MqttSession extends Watched {
-  private timer: NodeJS.Timeout | undefined;
-  private isConnected: (() => boolean) | undefined;
+/** A connection that says when it is made and when it is lost (the uplink). */
+export interface ConnectionEvents {
+  readonly connected: boolean;
+  on(event: 'connect' | 'drop', listener: () => void): unknown;
+  off(event: 'connect' | 'drop', listener: () => void): unknown;
+}
 
-  constructor(name: string, deps: SessionDeps, private readonly pollMs = 250) {
+/** The agent's own broker connection, followed through the uplink's `connect` and `drop` events from `start()` on. */
+export class MqttSession extends Watched {
+  private readonly onConnect = () => this.feed({ type: 'up', at: this.deps.now() });
+  private readonly onDrop = () => this.feed({ type: 'down', at: this.deps.now(), cause: 'close' });
+
+  constructor(name: string, deps: SessionDeps, private readonly link: ConnectionEvents) {
     super(name, deps, 'mqtt_drop');
   }
 
-  /** Follows the connection's state through `isConnected`, from `start()` on. */
-  follow(isConnected: () => boolean): void {
-    this.isConnected = isConnected;
-  }
-
   start(): void {
-    if (!this.isConnected) return;
-    this.timer = setInterval(() => {
-      if (this.isConnected!() && this.state.phase !== 'up') this.connected();
-    }, this.pollMs);
-    this.timer.unref();
+    this.link.on('connect', this.onConnect);
+    this.link.on('drop', this.onDrop);
+    if (this.link.connected) this.onConnect();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  connected(): void {
-    this.feed({ type: 'up', at: this.deps.now() });
-  }
-
-  dropped(): void {
-    this.feed({ type: 'down', at: this.deps.now(), cause: 'close' });
+    this.link.off('connect', this.onConnect);
+    this.link.off('drop', this.onDrop);
   }
 }
 

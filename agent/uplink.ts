@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { brokerTlsOptions } from '../lib/broker.js';
 import type { Logger } from '../lib/log.js';
@@ -25,11 +26,17 @@ export interface UplinkStats {
   acked: number;
 }
 
+/** What the uplink tells listeners: `connect` on every (re)connection, `drop` on every unexpected loss of it. */
+export interface UplinkEvents {
+  connect: [];
+  drop: [];
+}
+
 /**
  * The agent's side of the wire: one MQTT connection that sends the newest report first and the backlog after it at a
  * bounded rate, and deletes from the outbox exactly what the collector acknowledges.
  */
-export class Uplink {
+export class Uplink extends EventEmitter<UplinkEvents> {
   private client: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private wasConnected = false;
@@ -39,13 +46,12 @@ export class Uplink {
   private readonly clock = new ClockEstimator();
   private readonly topics: { report: string; status: string; event: string; ack: string };
   readonly stats: UplinkStats = { connects: 0, drops: 0, published: 0, acked: 0 };
-  /** Called on every unexpected loss of the broker connection (counted as a session drop). */
-  onDrop: (() => void) | undefined;
 
   constructor(
     private readonly cfg: AgentConfig,
     private readonly deps: UplinkDeps,
   ) {
+    super();
     const id = cfg.station;
     this.topics = { report: topicFor(id, 'report'), status: topicFor(id, 'status'), event: topicFor(id, 'event'), ack: topicFor(id, 'ack') };
   }
@@ -88,13 +94,14 @@ export class Uplink {
       });
       this.sendNewestThenBacklog();
       this.flushEvents();
+      this.emit('connect');
     });
     client.on('close', () => {
       if (this.wasConnected) {
         this.wasConnected = false;
         this.stats.drops++;
         this.deps.log.warn('broker connection lost');
-        this.onDrop?.();
+        this.emit('drop');
       }
     });
     client.on('error', (err) => this.deps.log.warn({ err: err.message }, 'broker error'));
