@@ -1,10 +1,10 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import si from 'systeminformation';
 import { z } from 'zod';
 import { durationMs } from '../lib/config-file.js';
 import type { Logger } from '../lib/log.js';
 import { itemName, type EventMessage, type SessionSample } from '../protocol/report.js';
+import { readOperstate, type OperstateReader } from './netinfo.js';
 import { classifySocketError } from './probes/types.js';
 import { readCa, sniFor, verifyErrorOf } from './probes/tls.js';
 
@@ -233,14 +233,7 @@ export class ConnectionWatcher extends Watched {
   }
 }
 
-/** Reads an interface's operstate; systeminformation falls back to the default interface for an unknown name. */
-export type OperstateReader = (iface: string) => Promise<{ iface: string; operstate: unknown } | undefined>;
-
-export const siOperstate: OperstateReader = async (iface) => {
-  const stats = await si.networkStats(iface);
-  const s = stats[0];
-  return s ? { iface: s.iface, operstate: s.operstate } : undefined;
-};
+export type { OperstateReader };
 
 /** Polls a named interface; a change from up to down is a flap. */
 export class IfaceWatcher extends Watched {
@@ -250,7 +243,7 @@ export class IfaceWatcher extends Watched {
   constructor(
     private readonly cfg: Extract<SessionConfig, { kind: 'iface' }>,
     deps: SessionDeps,
-    private readonly read: OperstateReader = siOperstate,
+    private readonly read: OperstateReader = readOperstate,
   ) {
     super(cfg.name, deps, 'iface_flap');
   }
