@@ -73,6 +73,9 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       // Spread reconnects so a province of agents does not hammer a restarted broker in lockstep.
       reconnectPeriod: 1000 + Math.floor(Math.random() * 2000),
       connectTimeout: 15_000,
+      // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids: 6.3 MB of heap for an agent that
+      // has a few messages in flight (docs/performance.md, "Agent footprint").
+      writeCache: false,
       ...(v5 ? { properties: { sessionExpiryInterval: 86_400 } } : {}),
       will: {
         topic: this.topics.status,

@@ -96,6 +96,8 @@ const CHUNK = 3_600_000;
 const SWEEP = 3_600_000;
 /** After a stall, periods are caught up in order for at most this long; older ones are given up (and logged). */
 const CATCH_UP = 3_600_000;
+/** A full read takes the look-back in this many time slices, to bound the rows held at once (RSS at country scale). */
+const SEED_SLICES = 6;
 
 const iso = (t: number) => new Date(t).toISOString();
 
@@ -205,7 +207,7 @@ export class Evaluator {
   /**
    * Brings the state up to `at`: one full look-back read the first time (and after a gap longer than the look-back,
    * or when asked for a period not after the last one), otherwise only the cycles and statuses stamped since the last
-   * read (one period more, for reports stored just after it), plus, for a station with a report stored after an
+   * read (and `settle` before it, for reports stored just after it), plus, for a station with a report stored after an
    * earlier read missed it, its look-back read again. Returns the recent reports stored late or with a backlog.
    */
   private async refresh(at: number): Promise<LateReport[]> {
@@ -213,12 +215,14 @@ export class Evaluator {
     const { settle } = this.deps.evaluator;
     const held = this.state;
     if (!held || at <= held.at || at - held.at >= lookback) {
-      const seed = await this.store.seed(at, lookback, settle);
+      const seed = await this.store.seed(at, lookback, settle, SEED_SLICES);
       this.state = EvaluationState.fromSeed(at, seed);
       this.stats.full_reads++;
       return seed.late;
     }
-    const fresh = await this.store.recent(held.at - this.periodMs, at, at - lookback, settle);
+    // Re-reading `settle` before the last read catches a report stored up to 2 × settle after it was measured; one stored
+    // later still has `delay_ms` > settle and is found by the late-report check.
+    const fresh = await this.store.recent(held.at - settle, at, at - lookback, settle);
     held.merge(fresh.cycles);
     for (const s of fresh.statuses) held.noteStatus(s.station, s);
     const missing = held.missing(fresh.late);

@@ -129,21 +129,32 @@ export class EvaluationStore {
     return toCycles(rows[0]!, rows[1]!, rows[2]!, rows[3]!, this.defaultInterval_s);
   }
 
-  /** Everything an evaluation at `at` needs, read at once: the restart path. */
-  async seed(at: number, lookbackMs: number, lateMs: number): Promise<Seed> {
-    const rows = await this.query([
+  /**
+   * Everything an evaluation at `at` needs, read at once: the restart path. The look-back of cycles is read in
+   * `slices` consecutive time slices, so the rows of only one slice are in memory at a time (at 3,400 stations the
+   * whole look-back is about 440,000 rows).
+   */
+  async seed(at: number, lookbackMs: number, lateMs: number, slices = 1): Promise<Seed> {
+    const [late, lastSeen, status, prevHealth, prevIncidents] = (await this.query([
       this.lateQuery(at - lookbackMs, at, lateMs),
-      ...this.cycleQueries(at - lookbackMs, at),
       `SELECT last("interval_s") AS "interval_s" FROM "report" WHERE time > ${at - MONTH}ms AND time <= ${at}ms GROUP BY "station"`,
       `SELECT last("state") AS "state" FROM "status" WHERE time > ${at - MONTH}ms AND time <= ${at}ms GROUP BY "station"`,
       `SELECT "state", "cause", "since" FROM "health" WHERE time >= ${at - DAY}ms AND time < ${at}ms GROUP BY "station" ORDER BY time DESC LIMIT 1`,
       `SELECT "stations", "cause", "open", "since" FROM "incident" WHERE time >= ${at - DAY}ms AND time < ${at}ms GROUP BY "scope", "key" ORDER BY time DESC LIMIT 1`,
-    ]);
-    const late = rows.shift()!;
-    const [lastSeen, status, prevHealth, prevIncidents] = rows.slice(4) as [Row[], Row[], Row[], Row[]];
+    ])) as [Row[], Row[], Row[], Row[], Row[]];
+    const cycles = new Map<string, Cycle[]>();
+    const step = Math.ceil(lookbackMs / Math.max(1, slices));
+    for (let from = at - lookbackMs; from < at; from += step) {
+      // Slices in time order, so each station's cycles stay oldest first.
+      for (const [station, part] of this.cyclesOf(await this.query(this.cycleQueries(from, Math.min(from + step, at))))) {
+        const held = cycles.get(station);
+        if (held) held.push(...part);
+        else cycles.set(station, part);
+      }
+    }
     return {
       late: lateReports(late),
-      cycles: this.cyclesOf(rows),
+      cycles,
       lastSeen: new Map(lastSeen.map((r) => [String(r.station), { ts: ms(r.time), interval_s: num(r.interval_s) ?? this.defaultInterval_s }])),
       status: new Map(status.filter(isStatus).map((r) => [String(r.station), { state: r.state as StatusSeen['state'], ts: ms(r.time) }])),
       prevHealth: new Map(prevHealth.map((r): [string, PreviousHealth] => [String(r.station), previousHealth(r)])),
