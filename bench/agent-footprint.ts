@@ -92,8 +92,10 @@ async function main() {
   const agent = spawn(process.execPath, [BIN, 'agent', '--config', agentConfig(STATION)], { stdio: ['ignore', 'ignore', 'pipe'] });
   const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
   children.push(agent, bare);
-  const baseline = BASELINE ? spawn(process.execPath, [BASELINE, 'agent', '--config', agentConfig(BASELINE_STATION)], { stdio: ['ignore', 'ignore', 'ignore'] }) : undefined;
+  const baseline = BASELINE ? spawn(process.execPath, [BASELINE, 'agent', '--config', agentConfig(BASELINE_STATION)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
   if (baseline) children.push(baseline);
+  let baselineLog = '';
+  baseline?.stderr!.on('data', (d: Buffer) => (baselineLog = (baselineLog + d.toString()).slice(-5000)));
   let agentLog = '';
   agent.stderr!.on('data', (d: Buffer) => (agentLog = (agentLog + d.toString()).slice(-5000)));
   const start = performance.now();
@@ -104,6 +106,7 @@ async function main() {
   while (performance.now() < endAt) {
     await sleep(SAMPLE_MS);
     if (agent.exitCode !== null) throw new Error(`agent exited (${agent.exitCode}):\n${agentLog}`);
+    if (baseline && baseline.exitCode !== null) throw new Error(`baseline agent exited (${baseline.exitCode}):\n${baselineLog}`);
     const t = (performance.now() - start) / 1000;
     samples.push({ t, agent: memoryMb(agent.pid!).rss, bare: memoryMb(bare.pid!).rss, baseline: baseline ? memoryMb(baseline.pid!).rss : NaN });
     if (!warm && t >= WARMUP_S) warm = { t, agent: cpuWithChildren(agent.pid!), bare: cpuSeconds(bare.pid!), baseline: baseline ? cpuWithChildren(baseline.pid!) : { self: 0, children: 0 } };

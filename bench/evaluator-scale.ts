@@ -11,7 +11,8 @@
  * - time per evaluation, from the evaluator's own `evaluation written` log line (debug), for the first (one full
  *   look-back read, the restart path) and the steady ones (incremental);
  * - the same, seen from outside for any binary: from `T + settle` until InfluxDB holds all N health points of `T`;
- * - CPU-s of the evaluator per period and its RSS (max over the steady periods), from /proc;
+ * - CPU-s of the evaluator per period and its RSS (max over the steady periods), from /proc, and influxd's CPU-s per
+ *   period meanwhile (its share of the live writes is the same for every build);
  * - whether every period from the first to the last was written exactly once (`at` of each evaluation, and a count
  *   of health points per period in InfluxDB).
  * With `--baseline BIN`, the same run is first made with another build of the CLI (for example the commit before the
@@ -91,6 +92,8 @@ interface Run {
   /** From T + settle until all N health points of T were in InfluxDB. */
   visible: Map<number, number>;
   cpuPerPeriod: number;
+  /** influxd's CPU-s per period while this evaluator ran (its reads, plus the live writes, the same for both). */
+  influxCpuPerPeriod: number;
   rssMax: number;
   rssFirst: number;
   periods: number[];
@@ -131,6 +134,7 @@ async function runEvaluator(bin: string, label: string, database: string, n: num
   let rssFirst = 0;
   let rssMax = 0;
   let cpuAfterFirst = 0;
+  let influxAfterFirst = 0;
   for (let k = 0; k < PERIODS; k++) {
     const at = first + k * PERIOD_MS;
     const due = at + SETTLE_MS;
@@ -153,8 +157,12 @@ async function runEvaluator(bin: string, label: string, database: string, n: num
       if (k >= 2) rssMax = Math.max(rssMax, rss);
       else rssFirst = Math.max(rssFirst, rss);
     }
-    if (k === 0) cpuAfterFirst = cpuSeconds(child.pid!);
+    if (k === 0) {
+      cpuAfterFirst = cpuSeconds(child.pid!);
+      influxAfterFirst = cpuSeconds(influx!.pid()!);
+    }
   }
+  const influxCpu = cpuSeconds(influx!.pid()!) - influxAfterFirst;
   await sleep(PERIOD_MS); // let a late last one land
   const cpu = cpuSeconds(child.pid!) - cpuAfterFirst;
   child.kill('SIGTERM');
@@ -164,7 +172,7 @@ async function runEvaluator(bin: string, label: string, database: string, n: num
   const counts = await query<{ time: number; count: number }>(database, `SELECT count("code") FROM "health" WHERE time >= ${first}ms AND time <= ${last}ms GROUP BY time(${PERIOD_MS}ms)`);
   const complete = counts.length === PERIODS && counts.every((c) => c.count === n);
   const periods = ats.filter((t) => t >= first && t <= last);
-  return { logged, visible, cpuPerPeriod: cpu / (PERIODS - 1), rssMax, rssFirst, periods, complete };
+  return { logged, visible, cpuPerPeriod: cpu / (PERIODS - 1), influxCpuPerPeriod: influxCpu / (PERIODS - 1), rssMax, rssFirst, periods, complete };
 }
 
 const f1 = (v: number) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–');
@@ -205,13 +213,13 @@ async function main() {
       rows.push(
         `| ${n} | ${label} | ${logged.length ? f1(logged[0]!) : '–'} | ${steadyLogged.length ? `${f1(median(steadyLogged))} (max ${f1(Math.max(...steadyLogged))})` : '–'} | ` +
           `${visible.length ? f1(visible[0]!) : '–'} | ${steadyVisible.length ? `${f1(median(steadyVisible))} (max ${f1(Math.max(...steadyVisible))})` : '–'} | ` +
-          `${r.cpuPerPeriod.toFixed(2)} | ${r.rssFirst.toFixed(0)} | ${r.rssMax.toFixed(0)} | ${r.complete ? 'all' : 'NOT all'}${label === 'this build' ? (consecutive ? ', none twice' : ', REPEATED OR SKIPPED') : ''} |`,
+          `${r.cpuPerPeriod.toFixed(2)} | ${r.influxCpuPerPeriod.toFixed(2)} | ${r.rssFirst.toFixed(0)} | ${r.rssMax.toFixed(0)} | ${r.complete ? 'all' : 'NOT all'}${label === 'this build' ? (consecutive ? ', none twice' : ', REPEATED OR SKIPPED') : ''} |`,
       );
       console.log(rows[rows.length - 1]);
     }
   }
-  console.log('\n| stations | evaluator | first evaluation s (log) | steady s, median (log) | first s (seen in InfluxDB) | steady s, median (seen) | CPU-s per period | RSS MB, first 2 periods | RSS MB max, steady | periods written |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| stations | evaluator | first evaluation s (log) | steady s, median (log) | first s (seen in InfluxDB) | steady s, median (seen) | evaluator CPU-s per period | influxd CPU-s per period | RSS MB, first 2 periods | RSS MB max, steady | periods written |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   console.log(`\nbudget: an evaluation at 3,400 stations ≤ 2 s (20 % of the ${PERIOD_MS / 1000} s period), no period repeated or skipped`);
 }

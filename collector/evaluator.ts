@@ -96,8 +96,11 @@ const CHUNK = 3_600_000;
 const SWEEP = 3_600_000;
 /** After a stall, periods are caught up in order for at most this long; older ones are given up (and logged). */
 const CATCH_UP = 3_600_000;
-/** A full read takes the look-back in this many time slices, to bound the rows held at once (RSS at country scale). */
-const SEED_SLICES = 6;
+/**
+ * A full read takes the look-back in one go: InfluxDB's cost is mostly per series read, so slicing it in time to hold
+ * fewer rows at once made it several times slower (6 slices: 190 s instead of about 30 s at 3,400 stations, loaded box).
+ */
+const SEED_SLICES = 1;
 
 const iso = (t: number) => new Date(t).toISOString();
 
