@@ -163,12 +163,15 @@ async function runEvaluator(bin: string, label: string, database: string, n: num
     }
   }
   const influxCpu = cpuSeconds(influx!.pid()!) - influxAfterFirst;
-  await sleep(PERIOD_MS); // let a late last one land
+  // Let periods evaluated late (caught up in order after a slow first read) land before checking that none is missing.
+  const last = first + (PERIODS - 1) * PERIOD_MS;
+  const waitUntil = Date.now() + 6 * PERIOD_MS;
+  while (Date.now() < waitUntil && !(await query<{ count: number }>(database, `SELECT count("code") FROM "health" WHERE time = ${last}ms`))[0]?.count) await sleep(500);
+  await sleep(1000);
   const cpu = cpuSeconds(child.pid!) - cpuAfterFirst;
   child.kill('SIGTERM');
   await new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
   children.delete(child);
-  const last = first + (PERIODS - 1) * PERIOD_MS;
   const counts = await query<{ time: number; count: number }>(database, `SELECT count("code") FROM "health" WHERE time >= ${first}ms AND time <= ${last}ms GROUP BY time(${PERIOD_MS}ms)`);
   const complete = counts.length === PERIODS && counts.every((c) => c.count === n);
   const periods = ats.filter((t) => t >= first && t <= last);
