@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
-import si from 'systeminformation';
+import { defaultGateway } from './netinfo.js';
 
 /**
- * The default gateway as systeminformation reports it, or undefined when there is none usable. Pure.
+ * The default gateway as the OS reports it (agent/netinfo.ts), or undefined when there is none usable. Pure.
  * systeminformation answers `''` when it finds no default route, and on some Windows builds an address with a zone
  * or surrounding spaces.
  */
@@ -21,7 +21,7 @@ export class GatewayResolver {
   private cached: string | undefined;
   private pending: Promise<string | undefined> | undefined;
 
-  constructor(private readonly lookup: () => Promise<unknown> = () => si.networkGatewayDefault()) {}
+  constructor(private readonly lookup: () => Promise<unknown> = defaultGateway) {}
 
   /** The cached gateway, resolving it first when unknown. Never throws: undefined means "no default route". */
   async get(): Promise<string | undefined> {

@@ -1,9 +1,9 @@
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
-import si from 'systeminformation';
 import type { HostSample } from '../protocol/report.js';
-import { operstateUp, siOperstate, type OperstateReader } from './sessions.js';
+import { defaultInterface, readOperstate, type OperstateReader } from './netinfo.js';
+import { operstateUp } from './sessions.js';
 
 /** Busy and total CPU time summed over all cores (ms), as `os.cpus()` reports them. */
 export interface CpuTimes {
@@ -59,9 +59,9 @@ export async function freeBytes(path: string): Promise<number | undefined> {
 
 /**
  * Host vitals, cheaply: CPU from `os.cpus()` deltas, memory from `os`, free disk from one statfs, uptime from `os`;
- * systeminformation only for the default interface (cached) and its operstate, which on Linux is one sysfs read.
- * Measured on the CI box: about 1 ms of CPU per sample. `si.networkInterfaces()` is avoided (about 140 ms and child
- * processes per call).
+ * the default interface (cached) and its operstate from agent/netinfo.ts (on Linux one procfs and one sysfs read,
+ * elsewhere systeminformation). Measured on the CI box: about 1 ms of CPU per sample. `si.networkInterfaces()` is
+ * avoided (about 140 ms and child processes per call).
  */
 export class HostVitals {
   private prevCpu: CpuTimes = cpuTimes(os.cpus());
@@ -74,7 +74,7 @@ export class HostVitals {
     if (this.deps.iface) return this.deps.iface;
     const now = (this.deps.now ?? Date.now)();
     if (this.iface && now - this.iface.at < (this.deps.ifaceTtlMs ?? 300_000)) return this.iface.name;
-    const name = await (this.deps.defaultIface ?? (() => si.networkInterfaceDefault()))().catch(() => '');
+    const name = await (this.deps.defaultIface ?? defaultInterface)().catch(() => '');
     this.iface = name ? { name, at: now } : undefined;
     return name || undefined;
   }
@@ -93,8 +93,8 @@ export class HostVitals {
     const iface = await this.ifaceName();
     let ifaceUp: boolean | undefined;
     if (iface) {
-      const r = await (this.deps.readOperstate ?? siOperstate)(iface).catch(() => undefined);
-      // systeminformation says `unknown` for a name it does not find, so that claims nothing either way.
+      const r = await (this.deps.readOperstate ?? readOperstate)(iface).catch(() => undefined);
+      // An interface the OS does not have (or systeminformation's `unknown`) claims nothing either way.
       ifaceUp = r && r.iface === iface ? operstateUp(r.operstate) : undefined;
       if (ifaceUp === false) this.iface = undefined; // the default may have moved to another interface
     }

@@ -1,10 +1,10 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import si from 'systeminformation';
 import { z } from 'zod';
 import { durationMs } from '../lib/config-file.js';
 import type { Logger } from '../lib/log.js';
 import { itemName, type EventMessage, type SessionSample } from '../protocol/report.js';
+import { readOperstate, type OperstateReader } from './netinfo.js';
 import { classifySocketError } from './probes/types.js';
 import { readCa, sniFor, verifyErrorOf } from './probes/tls.js';
 
@@ -233,14 +233,7 @@ export class ConnectionWatcher extends Watched {
   }
 }
 
-/** Reads an interface's operstate; systeminformation falls back to the default interface for an unknown name. */
-export type OperstateReader = (iface: string) => Promise<{ iface: string; operstate: unknown } | undefined>;
-
-export const siOperstate: OperstateReader = async (iface) => {
-  const stats = await si.networkStats(iface);
-  const s = stats[0];
-  return s ? { iface: s.iface, operstate: s.operstate } : undefined;
-};
+export type { OperstateReader };
 
 /** Polls a named interface; a change from up to down is a flap. */
 export class IfaceWatcher extends Watched {
@@ -250,7 +243,7 @@ export class IfaceWatcher extends Watched {
   constructor(
     private readonly cfg: Extract<SessionConfig, { kind: 'iface' }>,
     deps: SessionDeps,
-    private readonly read: OperstateReader = siOperstate,
+    private readonly read: OperstateReader = readOperstate,
   ) {
     super(cfg.name, deps, 'iface_flap');
   }
@@ -278,41 +271,31 @@ export class IfaceWatcher extends Watched {
   }
 }
 
-/**
- * The agent's own broker connection: a drop comes from the uplink's `onDrop` hook at once; the reconnect is seen by
- * polling `connected` (to `pollMs`), which keeps the uplink untouched.
- */
-export class MqttSession extends Watched {
-  private timer: NodeJS.Timeout | undefined;
-  private isConnected: (() => boolean) | undefined;
+/** A connection that says when it is made and when it is lost (the uplink). */
+export interface ConnectionEvents {
+  readonly connected: boolean;
+  on(event: 'connect' | 'drop', listener: () => void): unknown;
+  off(event: 'connect' | 'drop', listener: () => void): unknown;
+}
 
-  constructor(name: string, deps: SessionDeps, private readonly pollMs = 250) {
+/** The agent's own broker connection, followed through the uplink's `connect` and `drop` events from `start()` on. */
+export class MqttSession extends Watched {
+  private readonly onConnect = () => this.feed({ type: 'up', at: this.deps.now() });
+  private readonly onDrop = () => this.feed({ type: 'down', at: this.deps.now(), cause: 'close' });
+
+  constructor(name: string, deps: SessionDeps, private readonly link: ConnectionEvents) {
     super(name, deps, 'mqtt_drop');
   }
 
-  /** Follows the connection's state through `isConnected`, from `start()` on. */
-  follow(isConnected: () => boolean): void {
-    this.isConnected = isConnected;
-  }
-
   start(): void {
-    if (!this.isConnected) return;
-    this.timer = setInterval(() => {
-      if (this.isConnected!() && this.state.phase !== 'up') this.connected();
-    }, this.pollMs);
-    this.timer.unref();
+    this.link.on('connect', this.onConnect);
+    this.link.on('drop', this.onDrop);
+    if (this.link.connected) this.onConnect();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  connected(): void {
-    this.feed({ type: 'up', at: this.deps.now() });
-  }
-
-  dropped(): void {
-    this.feed({ type: 'down', at: this.deps.now(), cause: 'close' });
+    this.link.off('connect', this.onConnect);
+    this.link.off('drop', this.onDrop);
   }
 }
 

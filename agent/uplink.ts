@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { brokerTlsOptions, superviseConnection, type ConnectionSupervisor } from '../lib/broker.js';
 import type { Logger } from '../lib/log.js';
@@ -25,11 +26,17 @@ export interface UplinkStats {
   acked: number;
 }
 
+/** What the uplink tells listeners: `connect` on every (re)connection, `drop` on every unexpected loss of it. */
+export interface UplinkEvents {
+  connect: [];
+  drop: [];
+}
+
 /**
  * The agent's side of the wire: one MQTT connection that sends the newest report first and the backlog after it at a
  * bounded rate, and deletes from the outbox exactly what the collector acknowledges.
  */
-export class Uplink {
+export class Uplink extends EventEmitter<UplinkEvents> {
   private client: MqttClient | undefined;
   private supervisor: ConnectionSupervisor | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -40,13 +47,12 @@ export class Uplink {
   private readonly clock = new ClockEstimator();
   private readonly topics: { report: string; status: string; event: string; ack: string };
   readonly stats: UplinkStats = { connects: 0, drops: 0, published: 0, acked: 0 };
-  /** Called on every unexpected loss of the broker connection (counted as a session drop). */
-  onDrop: (() => void) | undefined;
 
   constructor(
     private readonly cfg: AgentConfig,
     private readonly deps: UplinkDeps,
   ) {
+    super();
     const id = cfg.station;
     this.topics = { report: topicFor(id, 'report'), status: topicFor(id, 'status'), event: topicFor(id, 'event'), ack: topicFor(id, 'ack') };
   }
@@ -71,6 +77,9 @@ export class Uplink {
       // The ack subscription is made on every connect below, whatever the broker says it remembers.
       resubscribe: false,
       connectTimeout: 15_000,
+      // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids: 6.3 MB of heap for an agent that
+      // has a few messages in flight (docs/performance.md, "Agent footprint").
+      writeCache: false,
       ...(v5 ? { properties: { sessionExpiryInterval: 86_400 } } : {}),
       will: {
         topic: this.topics.status,
@@ -93,13 +102,14 @@ export class Uplink {
       });
       this.sendNewestThenBacklog();
       this.flushEvents();
+      this.emit('connect');
     });
     client.on('close', () => {
       // superviseConnection logs the loss (one line per failed attempt) and reconnects.
       if (this.wasConnected) {
         this.wasConnected = false;
         this.stats.drops++;
-        this.onDrop?.();
+        this.emit('drop');
       }
     });
     client.on('message', (topic, payload) => {

@@ -38,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
         return;
       }
+      (await import('../agent/main.js')).keepYoungGenerationSmall();
       const running = startAgent(cfg, { configFile: opts.config });
       await waitForSignal();
       await running.stop();

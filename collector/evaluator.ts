@@ -1,24 +1,28 @@
 /**
- * The evaluator: every period it reads the recent reports back from InfluxDB (InfluxQL), computes each station's
- * verdict with the pure functions of verdict/, and writes `health` and `incident` points at the period-aligned time.
- * It holds no state between runs that matters: the hysteresis is re-derived from the last health points and the
- * reports, so two evaluators, or one restarted, write identical points.
+ * The evaluator: every period it computes each station's verdict with the pure functions of verdict/ and writes
+ * `health` and `incident` points at the period-aligned time. Its parts: `evaluation/store.ts` (every InfluxDB read and
+ * write), `evaluation/state.ts` (what it keeps between periods, so each period reads only what is new),
+ * `evaluation/scheduler.ts` (which period when: none twice, none left out) and `verdict/revise-plan.ts` (which past
+ * points to revise). The state is what one full read would return, rebuilt by one read after a restart, so two
+ * evaluators, or one restarted, write identical points.
  */
 import type { IPoint } from 'influx';
+import type { Influx } from './influx.js';
 import { z } from 'zod';
 import { durationMs } from '../lib/config-file.js';
 import type { Logger } from '../lib/log.js';
-import type { Influx } from './influx.js';
-import type { Role } from '../protocol/report.js';
+import { EvaluationState } from './evaluation/state.js';
+import { PeriodScheduler, type SchedulerClock } from './evaluation/scheduler.js';
+import { EvaluationStore, type LateReport } from './evaluation/store.js';
 import { MaintenanceFile, openWindow, type MaintenanceWindow } from './maintenance.js';
 import type { Station } from './registry.js';
 import { verdictFor } from './verdict/decide.js';
-import { candidateChunks, firstStaleSilent, needsDelete, replayVerdicts, revisionsOf, summarizeRevisions, type StoredHealth } from './verdict/revise.js';
-import { groupIncidents, incidentScopesOf, type Incident, type PlacedVerdict, type Scope } from './verdict/incidents.js';
-import { pipelineState, type CollectorPoint } from './verdict/pipeline.js';
+import { firstStaleSilent, needsDelete, replayVerdicts, revisionsOf, summarizeRevisions } from './verdict/revise.js';
+import { chunksToCheck, planSpans, stationsToCheck } from './verdict/revise-plan.js';
+import { groupIncidents, incidentScopesOf, type Incident, type PlacedVerdict } from './verdict/incidents.js';
+import { pipelineState } from './verdict/pipeline.js';
 import { alignTime, healthPoint, incidentPoint } from './verdict/points.js';
 import { rulesOf, thresholdsFor, type VerdictsConfig } from './verdict/rules.js';
-import type { Cause, Cycle, PreviousHealth, State } from './verdict/types.js';
 
 /** `evaluator:` in the collector config. */
 export const evaluatorConfigSchema = z.strictObject({
@@ -46,9 +50,8 @@ export const evaluatorConfigSchema = z.strictObject({
 export type EvaluatorConfig = z.output<typeof evaluatorConfigSchema>;
 
 export interface EvaluatorDeps {
-  /** Reads with InfluxQL, writes verdicts through the table of collector/influx.ts. */
   influx: Influx;
-  /** The database the client writes to. */
+  /** The database the client writes to (its schema is registered for it). */
   database: string;
   log: Logger;
   now: () => number;
@@ -57,6 +60,8 @@ export interface EvaluatorDeps {
   verdicts: VerdictsConfig;
   /** Called after each evaluation was written (the demo prints it). */
   onEvaluated?: (e: Evaluation) => void;
+  /** The scheduler's clock and timers (tests inject their own); default the real ones, with `now`. */
+  clock?: SchedulerClock;
   /** How often collectors write their `collector` point; three missed ones mean they stopped (verdict/pipeline.ts). */
   collectorStatsMs?: number;
 }
@@ -78,73 +83,60 @@ export interface EvaluatorStats {
   revised_points: number;
   /** Revisions that failed (retried at the next evaluation; the live verdict is written regardless). */
   revision_failures: number;
+  /** Evaluations that rebuilt the state from one full look-back read (the first, and after a gap or a step back). */
+  full_reads: number;
+  /** Stations read again over the look-back because a report of theirs was stored after an earlier read. */
+  rereads: number;
+  /** Periods evaluated late, in order, after an evaluation overran the next boundary or failed. */
+  caught_up: number;
+  /** Periods given up after a stall of more than an hour of periods (none in normal running). */
+  skipped_periods: number;
 }
 
-const DAY = 86_400_000;
-const MONTH = 30 * DAY;
 /** Revision looks for late reports and silent points in chunks of this size before reading any point. */
 const CHUNK = 3_600_000;
 /** Every station is checked for revision this often (and at the first evaluation); in between, only stations whose
  * recent reports show a backlog or arrived late. */
 const SWEEP = 3_600_000;
+/** After a stall, periods are caught up in order for at most this long; older ones are given up (and logged). */
+const CATCH_UP = 3_600_000;
+/**
+ * A full read takes the look-back in one go: InfluxDB's cost is mostly per series read, so slicing it in time to hold
+ * fewer rows at once made it several times slower (6 slices: 190 s instead of about 30 s at 3,400 stations, loaded box).
+ */
+const SEED_SLICES = 1;
 
-type Row = Record<string, unknown> & { time: Date };
-const ms = (t: Date) => t.getTime();
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const iso = (t: number) => new Date(t).toISOString();
 
-/** Turns report, probe, session and backlog rows (grouped by station) into each station's cycles, oldest first. */
-function toCycles(reports: Row[], probes: Row[], sessions: Row[], backlogs: Row[], defaultInterval_s: number): Map<string, Cycle[]> {
-  const cycles = new Map<string, Map<number, Cycle>>();
-  const cycleOf = (station: string, ts: number): Cycle | undefined => cycles.get(station)?.get(ts);
-  for (const r of reports) {
-    const station = String(r.station);
-    let byTs = cycles.get(station);
-    if (!byTs) cycles.set(station, (byTs = new Map()));
-    const c: Cycle = { ts: ms(r.time), interval_s: num(r.interval_s) ?? defaultInterval_s, probes: [], sessions: [], backlog: [] };
-    const offset = num(r.clock_offset_ms);
-    if (offset !== undefined) c.clock_offset_ms = offset;
-    byTs.set(c.ts, c);
-  }
-  for (const r of probes) {
-    const c = cycleOf(String(r.station), ms(r.time));
-    if (!c) continue;
-    const rtt = num(r.rtt_avg_ms);
-    const jitter = num(r.jitter_ms);
-    c.probes.push({
-      target: String(r.target), role: r.role as Role, ok: r.ok === true, loss: num(r.loss) ?? (r.ok === true ? 0 : 1),
-      ...(rtt !== undefined ? { rtt_ms: rtt } : {}), ...(jitter !== undefined ? { jitter_ms: jitter } : {}),
-    });
-  }
-  for (const r of sessions) cycleOf(String(r.station), ms(r.time))?.sessions.push({ name: String(r.session), up: r.up !== false, drops: num(r.drops) ?? 0 });
-  for (const r of backlogs) {
-    const pending = num(r.pending);
-    const age = num(r.oldest_age_s);
-    cycleOf(String(r.station), ms(r.time))?.backlog.push({ source: String(r.source), ...(pending !== undefined ? { pending } : {}), ...(age !== undefined ? { oldest_age_s: age } : {}) });
-  }
-  const sorted = new Map<string, Cycle[]>();
-  for (const [station, byTs] of cycles) sorted.set(station, [...byTs.values()].sort((a, b) => a.ts - b.ts));
-  return sorted;
-}
-
-const previousHealth = (r: Row): PreviousHealth => ({ ts: ms(r.time), state: r.state as State, cause: r.cause as Cause, since: num(r.since) ?? ms(r.time) });
-
 export class Evaluator {
-  readonly stats: EvaluatorStats = { evaluations: 0, failures: 0, last_ms: 0, revisions: 0, revised_points: 0, revision_failures: 0 };
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  readonly stats: EvaluatorStats = {
+    evaluations: 0, failures: 0, last_ms: 0, revisions: 0, revised_points: 0, revision_failures: 0, full_reads: 0, rereads: 0, caught_up: 0, skipped_periods: 0,
+  };
+  private readonly store: EvaluationStore;
+  private readonly scheduler: PeriodScheduler;
   private readonly maintenance: MaintenanceFile | undefined;
+  /** Everything read so far, current to `state.at`; undefined until the first evaluation. */
+  private state: EvaluationState | undefined;
   /** Optimisations only, rebuilt after a restart: chunks already found consistent, and capped revisions to continue. */
   private readonly cleanChunks = new Map<string, { start: number; signature: string }>();
   private readonly resume = new Map<string, number>();
   private nextSweep: number | undefined;
 
   constructor(private readonly deps: EvaluatorDeps) {
+    this.store = new EvaluationStore(deps.influx, deps.evaluator.period / 1000);
     this.maintenance = deps.verdicts.maintenance ? new MaintenanceFile(deps.verdicts.maintenance, deps.log) : undefined;
+    this.scheduler = new PeriodScheduler({
+      periodMs: this.periodMs,
+      settleMs: deps.evaluator.settle,
+      maxCatchUp: Math.max(1, Math.ceil(CATCH_UP / this.periodMs)),
+      run: (at) => this.runPeriod(at),
+      onSkipped: (count, from, to) => {
+        this.stats.skipped_periods += count;
+        this.deps.log.error({ periods: count, from: iso(from), to: iso(to) }, 'evaluator stalled; periods given up');
+      },
+      clock: deps.clock ?? { now: deps.now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+    });
   }
-
 
   get periodMs(): number {
     return this.deps.evaluator.period;
@@ -164,34 +156,38 @@ export class Evaluator {
   }
 
   /** Evaluates the period that ended before `now` (minus the settle time) and writes its points. */
-  async evaluate(now: number = this.deps.now()): Promise<Evaluation> {
-    const started = Date.now();
-    const at = this.alignedAt(now);
+  evaluate(now: number = this.deps.now()): Promise<Evaluation> {
+    return this.evaluateAt(this.alignedAt(now));
+  }
+
+  private async evaluateAt(at: number): Promise<Evaluation> {
+    const started = performance.now();
     const registry = this.deps.registry();
     const windows = this.maintenance?.current() ?? [];
+    const recent = await this.refresh(at);
     if (this.deps.evaluator.revise_window > 0) {
       try {
-        await this.revise(at, registry, windows);
+        await this.revise(at, registry, windows, recent);
       } catch (err) {
         this.stats.revision_failures++;
         // The health points stay as they were; the next evaluation finds the same late reports and tries again.
-        this.deps.log.warn({ err: (err as Error).message }, 'revision failed; retrying next period');
+        this.deps.log.warn({ err }, 'revision failed; retrying next period');
       }
     }
-    const data = await this.read(at);
-    const pipeline = pipelineState(data.collectors, at, 3 * (this.deps.collectorStatsMs ?? 10_000) + this.deps.evaluator.settle);
+    const state = this.state!;
+    const pipeline = pipelineState(await this.store.collectors(at), at, 3 * (this.deps.collectorStatsMs ?? 10_000) + this.deps.evaluator.settle);
     const rules = rulesOf(this.deps.verdicts);
     const verdicts: Evaluation['verdicts'] = [];
     for (const s of registry.values()) {
       const window = openWindow(windows, s, at);
-      const last = data.lastSeen.get(s.id);
-      const status = data.status.get(s.id);
-      const prev = data.prevHealth.get(s.id);
+      const last = state.lastSeen.get(s.id);
+      const status = state.status.get(s.id);
+      const prev = state.prevHealth.get(s.id);
       const v = verdictFor(
         {
           station: s.id,
           at,
-          cycles: data.cycles.get(s.id) ?? [],
+          cycles: state.cycles.get(s.id) ?? [],
           ...(last ? { last_seen: last.ts, last_interval_s: last.interval_s } : {}),
           ...(status ? { status } : {}),
           ...(window ? { maintenance: { start: window.start } } : {}),
@@ -204,13 +200,15 @@ export class Evaluator {
       const cause = pipeline.ok === false && v.cause === 'silent' ? 'pipeline' : v.cause;
       verdicts.push({ ...v, cause, district: s.district, isp: s.isp, province: s.province, groups: s.groups ?? {}, name: s.name, commune: s.commune });
     }
-    const incidents = groupIncidents(verdicts, rules.incident_min_stations, data.prevIncidents, incidentScopesOf(this.deps.verdicts));
+    const incidents = groupIncidents(verdicts, rules.incident_min_stations, state.previousIncidents(), incidentScopesOf(this.deps.verdicts));
     const points: IPoint[] = [];
     for (const v of verdicts) points.push(healthPoint(v, registry.get(v.station)!, at));
     for (const i of incidents) points.push(incidentPoint(i, at));
-    if (points.length > 0) await this.deps.influx.writePoints(points, { precision: 'ms' });
+    await this.store.write(points);
+    state.remember(at, verdicts, incidents);
     this.stats.evaluations++;
-    this.stats.last_ms = Date.now() - started;
+    this.stats.last_ms = Math.round(performance.now() - started);
+    this.deps.log.debug({ at: iso(at), ms: this.stats.last_ms, stations: verdicts.length, incidents: incidents.length }, 'evaluation written');
     if (pipeline.ok === false) this.deps.log.error({ reason: pipeline.reason, at: iso(at) }, 'no collector hears the broker: stations are unheard, not down');
     const evaluation = { at, verdicts, incidents };
     this.deps.onEvaluated?.(evaluation);
@@ -218,16 +216,63 @@ export class Evaluator {
   }
 
   /**
+   * Brings the state up to `at`: one full look-back read the first time (and after a gap longer than the look-back,
+   * or when asked for a period not after the last one), otherwise only the cycles and statuses stamped since the last
+   * read (and `settle` before it, for reports stored just after it), plus, for a station with a report stored after an
+   * earlier read missed it, its look-back read again. Returns the recent reports stored late or with a backlog.
+   */
+  private async refresh(at: number): Promise<LateReport[]> {
+    const lookback = this.lookbackMs;
+    const { settle } = this.deps.evaluator;
+    const held = this.state;
+    if (!held || at <= held.at || at - held.at >= lookback) {
+      const seed = await this.store.seed(at, lookback, settle, SEED_SLICES);
+      this.state = EvaluationState.fromSeed(at, seed);
+      this.stats.full_reads++;
+      return seed.late;
+    }
+    // Re-reading `settle` before the last read catches a report stored up to 2 × settle after it was measured; one stored
+    // later still has `delay_ms` > settle and is found by the late-report check.
+    const fresh = await this.store.recent(held.at - settle, at, at - lookback, settle);
+    held.merge(fresh.cycles);
+    for (const s of fresh.statuses) held.noteStatus(s.station, s);
+    const missing = held.missing(fresh.late);
+    if (missing.length > 0) {
+      const reread = await this.store.cycles(missing, at - lookback, at);
+      for (const station of missing) held.replace(station, at - lookback, reread.get(station) ?? []);
+      this.stats.rereads += missing.length;
+    }
+    held.trim(at - lookback);
+    held.at = at;
+    return fresh.late;
+  }
+
+  /** One period for the scheduler: a failure is counted and logged, and the period stays due. */
+  private async runPeriod(at: number): Promise<void> {
+    if (at < this.alignedAt(this.deps.now())) this.stats.caught_up++;
+    try {
+      await this.evaluateAt(at);
+    } catch (err) {
+      this.stats.failures++;
+      // Nothing is lost: the period is evaluated again, first, at the next boundary.
+      this.deps.log.warn({ err, at: iso(at) }, 'evaluation failed; retrying next period');
+      throw err;
+    }
+  }
+
+  /**
    * Revises the health points that backfilled reports contradict (docs/verdicts.md, "Revising the past"), from the
    * oldest one through the period before `at`, at most `revise_max_periods` periods per evaluation.
    */
-  private async revise(at: number, registry: ReadonlyMap<string, Station>, windows: readonly MaintenanceWindow[]): Promise<void> {
-    const { period, settle, revise_window, revise_max_periods } = { ...this.deps.evaluator, period: this.periodMs };
+  private async revise(at: number, registry: ReadonlyMap<string, Station>, windows: readonly MaintenanceWindow[], recent: readonly LateReport[]): Promise<void> {
+    const { settle, revise_window, revise_max_periods } = this.deps.evaluator;
+    const period = this.periodMs;
     const from = at - revise_window;
     const last = at - period;
     if (last <= from) return;
     for (const [key, chunk] of this.cleanChunks) if (chunk.start < from - CHUNK) this.cleanChunks.delete(key);
     for (const [station, t] of this.resume) if (t <= from || !registry.has(station)) this.resume.delete(station);
+    const known = (s: string) => registry.has(s);
 
     // Which stations to look at: all of them now and then, otherwise those whose recent reports show a backlog
     // being drained or arrived late (a reconnected agent backfilling), and those a capped revision left unfinished.
@@ -235,196 +280,78 @@ export class Evaluator {
     if (this.nextSweep === undefined || at >= this.nextSweep) {
       this.nextSweep = at + SWEEP;
     } else {
-      const recent = (await this.deps.influx.query(
-        `SELECT max("outbox_depth") AS "depth", max("delay_ms") AS "delay" FROM "report" WHERE time > ${at - this.lookbackMs}ms AND time <= ${at}ms GROUP BY "station"`,
-        { precision: 'ms' },
-      )) as unknown as Row[];
-      const busy = recent.filter((r) => (num(r.depth) ?? 0) > 1 || (num(r.delay) ?? 0) > settle).map((r) => String(r.station));
-      only = [...new Set([...busy, ...this.resume.keys()])].filter((s) => registry.has(s));
+      only = stationsToCheck(recent, settle, this.resume.keys(), known);
       if (only.length === 0) return;
     }
-    const filter = only ? `(${only.map((s) => `"station" = ${quote(s)}`).join(' OR ')}) AND ` : '';
-    const range = `time > ${from}ms AND time <= ${last}ms`;
-    const [lateRows, silentRows] = (await this.deps.influx.query(
-      [
-        `SELECT count("seq") AS "n" FROM "report" WHERE ${filter}"delay_ms" > ${settle} AND ${range} GROUP BY "station", time(${CHUNK}ms) fill(none)`,
-        `SELECT count("code") AS "n" FROM "health" WHERE ${filter}("cause" = 'silent' OR "cause" = 'pipeline') AND ${range} GROUP BY "station", time(${CHUNK}ms) fill(none)`,
-      ],
-      { precision: 'ms' },
-    )) as unknown as Row[][];
-    const chunks = (rows: Row[]) => {
-      const m = new Map<string, Map<number, number>>();
-      for (const r of rows) {
-        const s = String(r.station);
-        if (!m.has(s)) m.set(s, new Map());
-        m.get(s)!.set(ms(r.time), num(r.n) ?? 0);
-      }
-      return m;
-    };
-    const late = chunks(lateRows!);
-    const silent = chunks(silentRows!);
+    const { late, silent } = await this.store.revisionChunks(from, last, settle, CHUNK, only);
 
     // Where each station's revision starts: its oldest silent point contradicted by a report now stored.
     const starts = new Map<string, number>();
-    for (const [station, lateChunks] of late) {
-      const silentChunks = silent.get(station);
-      if (!silentChunks || !registry.has(station)) continue;
-      for (const c of candidateChunks(new Set(lateChunks.keys()), new Set(silentChunks.keys()), CHUNK)) {
-        const key = `${station}@${c}`;
-        const signature = `${lateChunks.get(c)}/${silentChunks.get(c) ?? 0}/${silentChunks.get(c + CHUNK) ?? 0}`;
-        if (this.cleanChunks.get(key)?.signature === signature) continue;
-        const end = Math.min(c + 2 * CHUNK, at);
-        const [points, reports] = (await this.deps.influx.query(
-          [
-            `SELECT "last_seen" FROM "health" WHERE "station" = ${quote(station)} AND ("cause" = 'silent' OR "cause" = 'pipeline') AND time >= ${Math.max(c, from + 1)}ms AND time < ${end}ms`,
-            `SELECT "seq" FROM "report" WHERE "station" = ${quote(station)} AND time >= ${c}ms AND time < ${end}ms`,
-          ],
-          { precision: 'ms' },
-        )) as unknown as Row[][];
-        const stale = firstStaleSilent(
-          points!.map((p) => ({ ts: ms(p.time), ...(num(p.last_seen) !== undefined ? { last_seen: num(p.last_seen)! } : {}) })),
-          reports!.map((r) => ms(r.time)),
-        );
+    for (const { station, chunks } of chunksToCheck(late, silent, this.cleanChunks, known, CHUNK)) {
+      for (const c of chunks) {
+        const end = Math.min(c.start + 2 * CHUNK, at);
+        const { silent: points, reports } = await this.store.silentAndReports(station, Math.max(c.start, from + 1), c.start, end);
+        const stale = firstStaleSilent(points, reports);
         if (stale !== undefined) {
           starts.set(station, stale);
           break;
         }
-        this.cleanChunks.set(key, { start: c, signature });
+        this.cleanChunks.set(c.key, { start: c.start, signature: c.signature });
       }
     }
-    for (const [station, t] of this.resume) if (!only || only.includes(station)) starts.set(station, Math.min(t, starts.get(station) ?? t));
     this.deps.log.debug({ stations: only?.length ?? registry.size, late: late.size, silent: silent.size, starts: Object.fromEntries([...starts].map(([k, t]) => [k, iso(t)])) }, 'revision check');
 
-    let budget = revise_max_periods;
-    for (const [station, start] of [...starts].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))) {
-      if (budget <= 0) break;
-      const s = registry.get(station)!;
-      const periods = Math.floor((last - start) / period) + 1;
-      const end = periods > budget ? start + (budget - 1) * period : last;
-      budget -= Math.min(periods, budget);
-      if (end < last) this.resume.set(station, end + period);
-      else this.resume.delete(station);
-      await this.reviseStation(s, start, end, windows);
+    for (const span of planSpans(starts, this.resume, only, last, period, revise_max_periods)) {
+      if (span.resumeAt !== undefined) this.resume.set(span.station, span.resumeAt);
+      else this.resume.delete(span.station);
+      await this.reviseStation(registry.get(span.station)!, span.start, span.end, last, windows);
     }
   }
 
   /** Replays one station's verdicts for the health points in `[start, end]` and rewrites those that differ. */
-  private async reviseStation(s: Station, start: number, end: number, windows: readonly MaintenanceWindow[]): Promise<void> {
+  private async reviseStation(s: Station, start: number, end: number, last: number, windows: readonly MaintenanceWindow[]): Promise<void> {
     const lookback = this.lookbackMs;
-    const st = `"station" = ${quote(s.id)}`;
-    const span = `${st} AND time > ${start - lookback}ms AND time <= ${end}ms`;
-    const [reports, probes, sessions, backlogs, before, statusBefore, statuses, prev, stored] = (await this.deps.influx.query(
-      [
-        `SELECT "interval_s", "clock_offset_ms" FROM "report" WHERE ${span} GROUP BY "station"`,
-        `SELECT "ok", "loss", "rtt_avg_ms", "jitter_ms" FROM "probe" WHERE ${span} GROUP BY "station", "role", "target"`,
-        `SELECT "up", "drops" FROM "session" WHERE ${span} GROUP BY "station", "session"`,
-        `SELECT "pending", "oldest_age_s" FROM "backlog" WHERE ${span} GROUP BY "station", "source"`,
-        `SELECT last("interval_s") AS "interval_s" FROM "report" WHERE ${st} AND time > ${start - MONTH}ms AND time <= ${start - lookback}ms`,
-        `SELECT last("state") AS "state" FROM "status" WHERE ${st} AND time > ${start - MONTH}ms AND time <= ${start}ms`,
-        `SELECT "state" FROM "status" WHERE ${st} AND time > ${start}ms AND time <= ${end}ms`,
-        `SELECT "state", "cause", "since" FROM "health" WHERE ${st} AND time >= ${start - DAY}ms AND time < ${start}ms ORDER BY time DESC LIMIT 1`,
-        `SELECT "state", "cause", "since", "last_seen", "outage_start" FROM "health" WHERE ${st} AND time >= ${start}ms AND time <= ${end}ms`,
-      ],
-      { precision: 'ms' },
-    )) as unknown as Row[][];
-    const storedPoints = new Map<number, StoredHealth>();
-    for (const r of stored!) {
-      const lastSeen = num(r.last_seen);
-      storedPoints.set(ms(r.time), {
-        ts: ms(r.time), state: r.state as State, cause: r.cause as Cause, since: num(r.since) ?? ms(r.time),
-        ...(lastSeen !== undefined ? { last_seen: lastSeen } : {}), outage_start: num(r.outage_start) === 1,
-      });
-    }
-    const isStatus = (r: Row) => r.state === 'online' || r.state === 'offline';
-    const b = before![0];
+    const span = await this.store.stationSpan(s.id, start, end, lookback);
     const replayed = replayVerdicts(
       {
         station: s.id,
-        periods: [...storedPoints.keys()].sort((x, y) => x - y),
+        periods: [...span.stored.keys()].sort((x, y) => x - y),
         lookbackMs: lookback,
-        cycles: toCycles(reports!, probes!, sessions!, backlogs!, this.periodMs / 1000).get(s.id) ?? [],
-        ...(b ? { before: { ts: ms(b.time), interval_s: num(b.interval_s) ?? this.periodMs / 1000 } } : {}),
-        statuses: [...statusBefore!, ...statuses!].filter(isStatus).map((r) => ({ state: r.state as 'online' | 'offline', ts: ms(r.time) })),
+        cycles: span.cycles,
+        ...(span.before ? { before: span.before } : {}),
+        statuses: span.statuses,
         maintenance: (t) => {
           const w = openWindow(windows, s, t);
           return w ? { start: w.start } : undefined;
         },
-        ...(prev![0] ? { prev: previousHealth(prev![0]) } : {}),
+        ...(span.prev ? { prev: span.prev } : {}),
       },
       thresholdsFor(this.deps.verdicts, s.sla_class),
       rulesOf(this.deps.verdicts),
     );
-    const revisions = revisionsOf(replayed, storedPoints);
+    const revisions = revisionsOf(replayed, span.stored);
     if (revisions.length === 0) return;
-    const deletes = revisions.filter(needsDelete).map((r) => `DELETE FROM "health" WHERE ${st} AND time >= ${r.at}ms AND time <= ${r.at}ms`);
-    if (deletes.length > 0) await this.deps.influx.queryRaw(deletes, { method: 'POST' });
-    await this.deps.influx.writePoints(revisions.map((r) => healthPoint(r.verdict, s, r.at)), { precision: 'ms' });
+    await this.store.deleteHealth(s.id, revisions.filter(needsDelete).map((r) => r.at));
+    await this.store.write(revisions.map((r) => healthPoint(r.verdict, s, r.at)));
+    // The live verdict that follows is seeded by the revised point, as a full read would find it.
+    const newest = replayed[replayed.length - 1];
+    if (newest && newest.at === last) {
+      const v = newest.verdict;
+      this.state?.prevHealth.set(s.id, { ts: last, state: v.state, cause: v.cause, since: v.since });
+    }
     this.stats.revisions++;
     this.stats.revised_points += revisions.length;
     const summary = summarizeRevisions(revisions);
     this.deps.log.info({ station: s.id, from: iso(summary.from), to: iso(summary.to), points: summary.points, changes: summary.changes }, 'health revised');
   }
 
-  private async read(at: number) {
-    const from = at - this.lookbackMs;
-    const window = `time > ${from}ms AND time <= ${at}ms`;
-    const [reports, probes, sessions, backlogs, lastSeen, status, prevHealth, prevIncidents, collectors] = (await this.deps.influx.query(
-      [
-        `SELECT "interval_s", "clock_offset_ms" FROM "report" WHERE ${window} GROUP BY "station"`,
-        `SELECT "ok", "loss", "rtt_avg_ms", "jitter_ms" FROM "probe" WHERE ${window} GROUP BY "station", "role", "target"`,
-        `SELECT "up", "drops" FROM "session" WHERE ${window} GROUP BY "station", "session"`,
-        `SELECT "pending", "oldest_age_s" FROM "backlog" WHERE ${window} GROUP BY "station", "source"`,
-        `SELECT last("interval_s") AS "interval_s" FROM "report" WHERE time > ${at - MONTH}ms AND time <= ${at}ms GROUP BY "station"`,
-        `SELECT last("state") AS "state" FROM "status" WHERE time > ${at - MONTH}ms AND time <= ${at}ms GROUP BY "station"`,
-        `SELECT "state", "cause", "since" FROM "health" WHERE time >= ${at - DAY}ms AND time < ${at}ms GROUP BY "station" ORDER BY time DESC LIMIT 1`,
-        `SELECT "stations", "cause", "open", "since" FROM "incident" WHERE time >= ${at - DAY}ms AND time < ${at}ms GROUP BY "scope", "key" ORDER BY time DESC LIMIT 1`,
-        `SELECT "connected", "deaf" FROM "collector" WHERE time > ${at - 3_600_000}ms AND time <= ${at}ms GROUP BY "collector" ORDER BY time DESC LIMIT 1`,
-      ],
-      { precision: 'ms' },
-    )) as unknown as Row[][];
-
-    return {
-      cycles: toCycles(reports!, probes!, sessions!, backlogs!, this.periodMs / 1000),
-      lastSeen: new Map(lastSeen!.map((r) => [String(r.station), { ts: ms(r.time), interval_s: num(r.interval_s) ?? this.periodMs / 1000 }])),
-      status: new Map(status!.filter((r) => r.state === 'online' || r.state === 'offline').map((r) => [String(r.station), { state: r.state as 'online' | 'offline', ts: ms(r.time) }])),
-      prevHealth: new Map(prevHealth!.map((r): [string, PreviousHealth] => [String(r.station), previousHealth(r)])),
-      prevIncidents: prevIncidents!.map((r): Incident => ({
-        scope: r.scope as Scope, key: String(r.key), cause: r.cause as Cause, stations: num(r.stations) ?? 0, open: r.open === true, since: num(r.since) ?? ms(r.time), members: [],
-      })),
-      collectors: collectors!.map((r): CollectorPoint => ({ collector: String(r.collector), ts: ms(r.time), connected: num(r.connected), deaf: num(r.deaf) })),
-    };
-  }
-
   /** Evaluates every period, `settle` after each period boundary, until stopped. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.scheduler.start();
     this.deps.log.info({ period_ms: this.periodMs, lookback_ms: this.lookbackMs }, 'evaluator started');
   }
 
-  private schedule() {
-    if (this.stopped) return;
-    const now = this.deps.now();
-    const next = alignTime(now - this.deps.evaluator.settle, this.periodMs) + this.periodMs + this.deps.evaluator.settle;
-    const delay = Math.min(Math.max(0, next - now), this.periodMs + this.deps.evaluator.settle);
-    this.timer = setTimeout(() => {
-      this.running = this.evaluate()
-        .catch((err) => {
-          this.stats.failures++;
-          // Nothing is lost: the next period re-reads the data and derives the same hysteresis.
-          this.deps.log.warn({ err: (err as Error).message }, 'evaluation failed; retrying next period');
-        })
-        .finally(() => {
-          this.running = undefined;
-          this.schedule();
-        });
-    }, delay);
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.scheduler.stop();
   }
 }

@@ -172,6 +172,8 @@ describe('revising health after a backfill, on real servers', () => {
     console.log(`SLA periods 0–16, ${UPLINK}: before ${JSON.stringify(before[UPLINK])}, after ${JSON.stringify(after[UPLINK])}; ${POWER}: ${JSON.stringify(after[POWER])}; ${BLIP}: before ${JSON.stringify(before[BLIP])}, after ${JSON.stringify(after[BLIP])}`);
 
     expect(evaluator.stats).toMatchObject({ revisions: 2, revised_points: 20, revision_failures: 0, failures: 0 });
+    // One full read at the start, then only what was new; the two backfilled stations were read again in full.
+    expect(evaluator.stats).toMatchObject({ full_reads: 1, rereads: 2 });
     const line = logLines.find((l) => l.msg === 'health revised' && l.station === UPLINK);
     expect(line).toMatchObject({
       level: 30, station: UPLINK, from: new Date(T(7)).toISOString(), to: new Date(T(16)).toISOString(), points: 10,
