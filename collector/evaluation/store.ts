@@ -196,10 +196,11 @@ export class EvaluationStore {
 
   /** The newest `collector` point of each collector seen in the hour before `at` (collector/verdict/pipeline.ts). */
   async collectors(at: number): Promise<CollectorPoint[]> {
-    const [rows] = await this.query([
+    const rows = (await this.influx.query(
       `SELECT "connected", "deaf" FROM "collector" WHERE time > ${at - HOUR}ms AND time <= ${at}ms GROUP BY "collector" ORDER BY time DESC LIMIT 1`,
-    ]);
-    return rows!.map((r) => ({ collector: String(r.collector), ts: ms(r.time), connected: num(r.connected), deaf: num(r.deaf) }));
+      { precision: 'ms' },
+    )) as unknown as Row[];
+    return rows.map((r) => ({ collector: String(r.collector), ts: ms(r.time), connected: num(r.connected), deaf: num(r.deaf) }));
   }
 
   async write(points: IPoint[]): Promise<void> {
