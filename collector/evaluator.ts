@@ -54,6 +54,8 @@ export interface EvaluatorDeps {
   verdicts: VerdictsConfig;
   /** Called after each evaluation was written (the demo prints it). */
   onEvaluated?: (e: Evaluation) => void;
+  /** The SLA rollups (collector/sla/rollup-job.ts): rolled after each evaluation and after each revision. */
+  rollups?: { afterEvaluation(at: number): Promise<void>; afterRevision(station: Station, from: number, to: number): Promise<void> };
 }
 
 /** The outcome of one evaluation. */
@@ -201,6 +203,7 @@ export class Evaluator {
     for (const v of verdicts) points.push(healthPoint(v, registry.get(v.station)!, at));
     for (const i of incidents) points.push(incidentPoint(i, at));
     if (points.length > 0) await this.deps.influx.writePoints(points, { precision: 'ms' });
+    await this.deps.rollups?.afterEvaluation(at);
     this.stats.evaluations++;
     this.stats.last_ms = Date.now() - started;
     const evaluation = { at, verdicts, incidents };
@@ -354,6 +357,7 @@ export class Evaluator {
     this.stats.revised_points += revisions.length;
     const summary = summarizeRevisions(revisions);
     this.deps.log.info({ station: s.id, from: iso(summary.from), to: iso(summary.to), points: summary.points, changes: summary.changes }, 'health revised');
+    await this.deps.rollups?.afterRevision(s, summary.from, summary.to);
   }
 
   private async read(at: number) {

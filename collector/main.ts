@@ -17,6 +17,8 @@ import { Evaluator, type Evaluation } from './evaluator.js';
 import { MaintenanceError, parseMaintenance } from './maintenance.js';
 import { unknownClasses } from './verdict/rules.js';
 import { BatchWriter } from './writer.js';
+import { ensureRetention } from './retention.js';
+import { RollupJob } from './sla/rollup-job.js';
 
 /** Loads and checks a collector config and its registry: problems name their key, before any network I/O. */
 export function loadCollectorConfig(file: string): CollectorConfig {
@@ -100,9 +102,13 @@ function newEvaluator(cfg: CollectorConfig, opts: CollectorOptions & { log: Logg
       log: opts.log,
     }),
   );
+  const rollups = new RollupJob({
+    influx, database: cfg.influx.database, log: opts.log.child({ component: 'rollups' }), registry, periodMs: cfg.evaluator.period,
+    vpnIsps: cfg.sla.vpn_isps, rawRetentionMs: cfg.influx.raw_retention, rollupRetentionMs: cfg.influx.rollup_retention,
+  });
   return new Evaluator({
     influx, database: cfg.influx.database, log: opts.log.child({ component: 'evaluator' }), now: opts.now, registry,
-    evaluator: cfg.evaluator, verdicts: cfg.verdicts, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
+    evaluator: cfg.evaluator, verdicts: cfg.verdicts, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}), rollups,
   });
 }
 
@@ -153,6 +159,7 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const deadLetters = new DeadLetters(cfg.dead_letter.path, cfg.dead_letter.max_bytes, now);
   const ensureDatabase = async () => {
     await influx.createDatabase(cfg.influx.database); // CREATE DATABASE is idempotent
+    await ensureRetention(influx, cfg.influx.database, cfg.influx.raw_retention, cfg.influx.rollup_retention);
   };
   await ensureDatabase().catch((err) => log.warn({ err: (err as Error).message }, 'cannot create the database now (InfluxDB down, or a user without the grant); writes will retry'));
 
@@ -186,7 +193,8 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     publishAck,
     registry,
     maxPayloadBytes: cfg.max_payload_bytes,
-    retentionMs: cfg.influx.retention,
+    // A point older than its retention policy is refused by InfluxDB: quarantine it before.
+    retentionMs: cfg.influx.raw_retention > 0 ? Math.min(cfg.influx.retention, cfg.influx.raw_retention) : cfg.influx.retention,
   });
 
   const v5 = cfg.broker.protocol_version === 5;
