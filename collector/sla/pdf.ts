@@ -22,6 +22,13 @@ const INK = '#212121';
 
 type Doc = PDFKit.PDFDocument;
 
+/**
+ * Noto Sans has a precomposed glyph for every Vietnamese letter (the text is NFC). Its default `ccmp` decomposition and
+ * mark kerning draw the same letters from a base and a mark, which text extraction (pdftotext, copy and paste, a
+ * screen reader) then reads back as the wrong letter ("dịch" as "dich"): off, the PDF's text is the statement's text.
+ */
+const PLAIN = { features: { ccmp: false, kern: false } as unknown as PDFKit.Mixins.OpenTypeFeatures[] };
+
 export interface PdfOptions {
   lang: Lang;
   /** When the statement was made (ms epoch), printed in the header. */
@@ -56,7 +63,7 @@ export function renderStatementPdf(s: Statement, opts: PdfOptions): Promise<Buff
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
     doc.font('body').fontSize(8).fillColor(GREY)
-      .text(`linkwatch · ${l.title} · ${l.page} ${i + 1}/${range.count}`, MARGIN, doc.page.height - MARGIN + 12, { width: doc.page.width - 2 * MARGIN, align: 'center', lineBreak: false });
+      .text(`linkwatch · ${l.title} · ${l.page} ${i + 1}/${range.count}`, MARGIN, doc.page.height - MARGIN + 12, { ...PLAIN, width: doc.page.width - 2 * MARGIN, align: 'center', lineBreak: false });
   }
   doc.end();
   return done;
@@ -66,16 +73,16 @@ const width = (doc: Doc) => doc.page.width - 2 * MARGIN;
 const bottom = (doc: Doc) => doc.page.height - MARGIN - 10;
 
 function heading(doc: Doc, text: string, size = 12) {
-  doc.moveDown(0.6).font('bold').fontSize(size).fillColor(INK).text(text, MARGIN, doc.y, { width: width(doc) });
+  doc.moveDown(0.6).font('bold').fontSize(size).fillColor(INK).text(text, MARGIN, doc.y, { ...PLAIN, width: width(doc) });
   doc.moveDown(0.2);
 }
 
 function header(doc: Doc, s: Statement, opts: PdfOptions) {
   const l = LABELS[opts.lang];
-  doc.font('bold').fontSize(16).fillColor(INK).text(l.title, MARGIN, MARGIN, { width: width(doc) });
+  doc.font('bold').fontSize(16).fillColor(INK).text(l.title, MARGIN, MARGIN, { ...PLAIN, width: width(doc) });
   doc.font('body').fontSize(9).fillColor(INK)
-    .text(`${l.period}: ${periodText(s)}`, { width: width(doc) })
-    .text(`${l.time_zone}: ${s.time_zone} (UTC+07:00) · ${l.generated}: ${vnMinute(opts.generatedAt)}`, { width: width(doc) });
+    .text(`${l.period}: ${periodText(s)}`, { ...PLAIN, width: width(doc) })
+    .text(`${l.time_zone}: ${s.time_zone} (UTC+07:00) · ${l.generated}: ${vnMinute(opts.generatedAt)}`, { ...PLAIN, width: width(doc) });
 }
 
 /** A table with fixed column widths (fractions of the page width); continues on a new page when full. */
@@ -85,7 +92,7 @@ function table(doc: Doc, head: string[], rows: string[][], fractions: number[], 
   const cols = fractions.map((f) => f * w);
   const drawRow = (cells: string[], font: 'body' | 'bold') => {
     doc.font(font).fontSize(size);
-    const h = Math.max(...cells.map((c, i) => doc.heightOfString(c, { width: cols[i]! - 4 }))) + 3;
+    const h = Math.max(...cells.map((c, i) => doc.heightOfString(c, { ...PLAIN, width: cols[i]! - 4 }))) + 3;
     if (doc.y + h > bottom(doc)) {
       doc.addPage();
       doc.y = MARGIN;
@@ -93,7 +100,7 @@ function table(doc: Doc, head: string[], rows: string[][], fractions: number[], 
     const y = doc.y;
     let x = MARGIN;
     cells.forEach((c, i) => {
-      doc.fillColor(INK).text(c, x, y, { width: cols[i]! - 4, align: opts.align?.[i] ?? 'left' });
+      doc.fillColor(INK).text(c, x, y, { ...PLAIN, width: cols[i]! - 4, align: opts.align?.[i] ?? 'left' });
       x += cols[i]!;
     });
     doc.y = y + h;
@@ -131,9 +138,9 @@ function keyValues(doc: Doc, pairs: Array<[string, string]>) {
       doc.y = MARGIN;
     }
     const y = doc.y;
-    doc.font('body').fontSize(9.5).fillColor(INK).text(k, MARGIN, y, { width: w * 0.5 });
+    doc.font('body').fontSize(9.5).fillColor(INK).text(k, MARGIN, y, { ...PLAIN, width: w * 0.5 });
     const h1 = doc.y - y;
-    doc.font('bold').text(v, MARGIN + w * 0.5, y, { width: w * 0.5 });
+    doc.font('bold').text(v, MARGIN + w * 0.5, y, { ...PLAIN, width: w * 0.5 });
     doc.y = Math.max(y + h1, doc.y);
   }
   doc.x = MARGIN;
@@ -154,9 +161,9 @@ function circuitPage(doc: Doc, s: Statement, r: StatementRow, opts: PdfOptions) 
   doc.moveDown(0.6);
   const verdictColor = r.slo_met === null ? GREY : r.slo_met ? GREEN : RED;
   const y = doc.y;
-  doc.font('bold').fontSize(22).fillColor(verdictColor).text(pctText(r.availability_pct, lang), MARGIN, y, { width: width(doc) * 0.5 });
+  doc.font('bold').fontSize(22).fillColor(verdictColor).text(pctText(r.availability_pct, lang), MARGIN, y, { ...PLAIN, width: width(doc) * 0.5 });
   doc.font('bold').fontSize(12).fillColor(verdictColor)
-    .text(`${l.slo_met} ${formatNumber(r.sla_target, 2, lang)} %: ${sloVerdict(r, lang)}`, MARGIN + width(doc) * 0.5, y + 8, { width: width(doc) * 0.5 });
+    .text(`${l.slo_met} ${formatNumber(r.sla_target, 2, lang)} %: ${sloVerdict(r, lang)}`, MARGIN + width(doc) * 0.5, y + 8, { ...PLAIN, width: width(doc) * 0.5 });
   doc.fillColor(INK);
   doc.x = MARGIN;
   doc.moveDown(0.3);
@@ -186,7 +193,7 @@ function circuitPage(doc: Doc, s: Statement, r: StatementRow, opts: PdfOptions) 
     dailyChart(doc, r, lang);
   }
   heading(doc, `${l.outages} (${r.outage_count})`, 11);
-  if (r.outages.length === 0) doc.font('body').fontSize(9.5).text(l.no_outage);
+  if (r.outages.length === 0) doc.font('body').fontSize(9.5).text(l.no_outage, PLAIN);
   else {
     table(
       doc,
@@ -214,7 +221,7 @@ function dailyChart(doc: Doc, r: StatementRow, lang: Lang) {
   const yOf = (v: number) => top + h - ((v - floor) / (100 - floor)) * h;
   doc.font('body').fontSize(7).fillColor(GREY);
   for (const v of [floor, (floor + 100) / 2, 100]) {
-    doc.text(`${formatNumber(v, floor >= 99 ? 2 : 1, lang)} %`, MARGIN - 2, yOf(v) - 4, { width: 34, align: 'left', lineBreak: false });
+    doc.text(`${formatNumber(v, floor >= 99 ? 2 : 1, lang)} %`, MARGIN - 2, yOf(v) - 4, { ...PLAIN, width: 34, align: 'left', lineBreak: false });
     doc.moveTo(left, yOf(v)).lineTo(left + w, yOf(v)).lineWidth(0.3).strokeColor('#e0e0e0').stroke();
   }
   const slot = w / days.length;
@@ -228,7 +235,7 @@ function dailyChart(doc: Doc, r: StatementRow, lang: Lang) {
       doc.rect(x, y, bar, Math.max(0.5, top + h - y)).fill(d.availability_pct >= r.sla_target ? GREEN : RED);
     }
     if (days.length <= 31 || i % Math.ceil(days.length / 31) === 0) {
-      doc.font('body').fontSize(6).fillColor(GREY).text(d.date.slice(8, 10), left + i * slot, top + h + 2, { width: slot, align: 'center', lineBreak: false });
+      doc.font('body').fontSize(6).fillColor(GREY).text(d.date.slice(8, 10), left + i * slot, top + h + 2, { ...PLAIN, width: slot, align: 'center', lineBreak: false });
     }
   });
   doc.moveTo(left, yOf(r.sla_target)).lineTo(left + w, yOf(r.sla_target)).dash(3, { space: 2 }).lineWidth(0.8).strokeColor(RED).stroke().undash();
@@ -239,11 +246,11 @@ function dailyChart(doc: Doc, r: StatementRow, lang: Lang) {
 
 function definitionsPage(doc: Doc, lang: Lang) {
   const l = LABELS[lang];
-  doc.font('bold').fontSize(14).fillColor(INK).text(l.definitions, MARGIN, MARGIN, { width: width(doc) });
+  doc.font('bold').fontSize(14).fillColor(INK).text(l.definitions, MARGIN, MARGIN, { ...PLAIN, width: width(doc) });
   doc.moveDown(0.5);
   for (const [term, text] of l.terms) {
-    doc.font('bold').fontSize(10).text(term, { width: width(doc) });
-    doc.font('body').fontSize(9.5).text(text, { width: width(doc), align: 'justify' });
+    doc.font('bold').fontSize(10).text(term, { ...PLAIN, width: width(doc) });
+    doc.font('body').fontSize(9.5).text(text, { ...PLAIN, width: width(doc), align: 'justify' });
     doc.moveDown(0.5);
   }
 }
