@@ -62,6 +62,8 @@ export function renderStatementPdf(s: Statement, opts: PdfOptions): Promise<Buff
   const range = doc.bufferedPageRange();
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
+    // Text below the bottom margin would start a new page: the footer lives in the margin.
+    doc.page.margins.bottom = 0;
     doc.font('body').fontSize(8).fillColor(GREY)
       .text(`linkwatch · ${l.title} · ${l.page} ${i + 1}/${range.count}`, MARGIN, doc.page.height - MARGIN + 12, { ...PLAIN, width: doc.page.width - 2 * MARGIN, align: 'center', lineBreak: false });
   }
@@ -123,7 +125,7 @@ function summaryPage(doc: Doc, s: Statement, opts: PdfOptions) {
       `${r.name}\n${r.station}`, r.isp, r.circuit, formatNumber(r.sla_target, 2, lang), pctText(r.availability_pct, lang), sloVerdict(r, lang),
       formatDuration(r.downtime_s), String(r.outage_count), pctText(r.data_completeness_pct, lang),
     ]),
-    [0.22, 0.09, 0.15, 0.07, 0.11, 0.08, 0.12, 0.06, 0.1],
+    [0.2, 0.09, 0.14, 0.07, 0.11, 0.1, 0.11, 0.08, 0.1],
     { align: ['left', 'left', 'left', 'right', 'right', 'left', 'right', 'right', 'right'] },
   );
 }
