@@ -159,7 +159,8 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const deadLetters = new DeadLetters(cfg.dead_letter.path, cfg.dead_letter.max_bytes, now);
   const ensureDatabase = async () => {
     await influx.createDatabase(cfg.influx.database); // CREATE DATABASE is idempotent
-    await ensureRetention(influx, cfg.influx.database, cfg.influx.raw_retention, cfg.influx.rollup_retention);
+    await ensureRetention(influx, cfg.influx.database, cfg.influx.raw_retention, cfg.influx.rollup_retention)
+      .catch((err) => log.warn({ err: (err as Error).message }, 'cannot set retention policies now (a user without the grant?); the evaluator tries again'));
   };
   await ensureDatabase().catch((err) => log.warn({ err: (err as Error).message }, 'cannot create the database now (InfluxDB down, or a user without the grant); writes will retry'));
 
