@@ -28,6 +28,9 @@ export interface Labels {
   other: string;
   unknown: string;
   completeness: string;
+  /** Narrow column headings of the PDF's summary. */
+  completeness_short: string;
+  outages_short: string;
   outages: string;
   no_outage: string;
   start: string;
@@ -71,6 +74,8 @@ const en: Labels = {
   other: 'Other causes (excluded)',
   unknown: 'No data (unknown)',
   completeness: 'Data completeness',
+  completeness_short: 'Data',
+  outages_short: 'Outages',
   outages: 'ISP outages',
   no_outage: 'No ISP outage in the period.',
   start: 'Start',
@@ -122,6 +127,8 @@ const vi: Labels = {
   other: 'Nguyên nhân khác (loại trừ)',
   unknown: 'Không có dữ liệu',
   completeness: 'Độ đầy đủ dữ liệu',
+  completeness_short: 'Dữ liệu',
+  outages_short: 'Số sự cố',
   outages: 'Sự cố do nhà mạng',
   no_outage: 'Không có sự cố do nhà mạng trong kỳ.',
   start: 'Bắt đầu',

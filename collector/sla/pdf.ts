@@ -120,12 +120,12 @@ function summaryPage(doc: Doc, s: Statement, opts: PdfOptions) {
   heading(doc, l.summary);
   table(
     doc,
-    [l.station, l.provider, l.circuit, 'SLO %', l.availability, l.slo_met, l.downtime, l.outages, l.completeness],
+    [l.station, l.provider, l.circuit, 'SLO %', l.availability, l.slo_met, l.downtime, l.outages_short, l.completeness_short],
     s.rows.map((r) => [
       `${r.name}\n${r.station}`, r.isp, r.circuit, formatNumber(r.sla_target, 2, lang), pctText(r.availability_pct, lang), sloVerdict(r, lang),
       formatDuration(r.downtime_s), String(r.outage_count), pctText(r.data_completeness_pct, lang),
     ]),
-    [0.2, 0.09, 0.14, 0.07, 0.11, 0.1, 0.11, 0.08, 0.1],
+    [0.19, 0.09, 0.14, 0.07, 0.11, 0.1, 0.11, 0.07, 0.12],
     { align: ['left', 'left', 'left', 'right', 'right', 'left', 'right', 'right', 'right'] },
   );
 }
