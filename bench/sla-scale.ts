@@ -17,8 +17,8 @@ import { ensureRetention, ROLLUP_RP } from '../collector/retention.js';
 import type { Station } from '../collector/registry.js';
 import { readStatement } from '../collector/sla/read.js';
 import { outagePoint, rollupPoint, ROLLUP_SCHEMA } from '../collector/sla/rollup-job.js';
-import type { Rollup } from '../collector/sla/rollup.js';
-import { DAY_MS, HOUR_MS, vnDayStart } from '../collector/sla/time.js';
+import { combineRollups, type Rollup } from '../collector/sla/rollup.js';
+import { DAY_MS, HOUR_MS, nextVnMonth, vnMonthStart } from '../collector/sla/time.js';
 import { healthPoint, VERDICT_SCHEMA } from '../collector/verdict/points.js';
 import { tempDir } from '../test/helpers/env.js';
 import { arg, machineLine, median, memoryMb, prng, runBench, spread } from './common.js';
@@ -110,7 +110,7 @@ let dir: string | undefined;
 
 runBench(
   async () => {
-    console.log(`SLA at scale: ${STATIONS} stations × 1 year of rollups; a province of ${PROVINCE}; raw health for ${RAW_HOURS} h`);
+    console.log(`SLA at scale: ${STATIONS} stations × 12 months of rollups; a province of ${PROVINCE}; raw health for ${RAW_HOURS} h`);
     console.log(machineLine());
     // Snapshot and compact soon, so the disk figures are of TSM files, not of the write-ahead log.
     process.env.INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION = '2s';
@@ -131,27 +131,35 @@ runBench(
       await ensureRetention(c, db, 90 * DAY_MS, 1830 * DAY_MS);
     }
     const rnd = prng(12);
-    const yearEnd = vnDayStart(Date.now());
-    const yearFrom = yearEnd - 365 * DAY_MS;
-    const monthFrom = yearEnd - 30 * DAY_MS;
+    // Whole Vietnamese months, as `--month` and a year of months ask.
+    const yearEnd = vnMonthStart(Date.now());
+    const yearFrom = vnMonthStart(yearEnd - 360 * DAY_MS);
+    const monthFrom = vnMonthStart(yearEnd - DAY_MS);
 
-    // Country: sla_day for every station and day of the year, and the outages.
+    // Country: a year of sla_month (made from synthetic days the way the rollup job makes them) and the outages.
+    // Its sla_day points are not written: a year is read from sla_month, and writing 1.24 M day points takes
+    // about 20 minutes on this machine; their disk is measured on the province.
     let t = performance.now();
     const all = Array.from({ length: STATIONS }, (_, i) => station(i, i < PROVINCE ? 'Bắc Kạn' : `Tỉnh ${Math.floor(i / PROVINCE)}`));
-    const dayPoints = function* (stations: Station[], from: number, to: number, r: () => number) {
-      for (let d = from; d < to; d += DAY_MS) {
-        for (const s of stations) {
-          const roll = synthetic(86_400, r);
-          yield rollupPoint('sla_day', s, d, roll);
-          if (roll.outages) {
-            const start = d + Math.floor(r() * 20) * HOUR_MS;
-            yield outagePoint(s, { start, end: start + roll.downtime_s * 1000, cause: 'uplink', continued: false });
+    const dayPoints = function* (stations: Station[], from: number, to: number, r: () => number, withDays: boolean) {
+      for (const s of stations) {
+        for (let m = from; m < to; m = nextVnMonth(m)) {
+          const days: Rollup[] = [];
+          for (let d = m; d < Math.min(nextVnMonth(m), to); d += DAY_MS) {
+            const roll = synthetic(86_400, r);
+            days.push(roll);
+            if (withDays) yield rollupPoint('sla_day', s, d, roll);
+            if (roll.outages) {
+              const start = d + Math.floor(r() * 20) * HOUR_MS;
+              yield outagePoint(s, { start, end: start + roll.downtime_s * 1000, cause: 'uplink', continued: false });
+            }
           }
+          yield rollupPoint('sla_month', s, m, combineRollups(days, (nextVnMonth(m) - m) / 1000, s.sla_target));
         }
       }
     };
-    const nCountry = await writeAll(country, batches(dayPoints(all, yearFrom, yearEnd, rnd)), ROLLUP_RP);
-    console.log(`wrote ${nCountry.toLocaleString('en-US')} rollup points (sla_day + sla_outage, ${STATIONS} stations × 365 days) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    const nCountry = await writeAll(country, batches(dayPoints(all, yearFrom, yearEnd, rnd, false)), ROLLUP_RP);
+    console.log(`wrote ${nCountry.toLocaleString('en-US')} rollup points (sla_month + sla_outage, ${STATIONS} stations × 12 months) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 
     // Province: a month of sla_hour and sla_day for its stations, and raw health for RAW_HOURS.
     t = performance.now();
@@ -160,7 +168,7 @@ runBench(
       for (let h = monthFrom; h < yearEnd; h += HOUR_MS) for (const s of prov) yield rollupPoint('sla_hour', s, h, synthetic(3600, rnd));
     };
     const nHours = await writeAll(province, batches(hourPoints()), ROLLUP_RP);
-    const nDays = await writeAll(province, batches(dayPoints(prov, monthFrom, yearEnd, rnd)), ROLLUP_RP);
+    const nDays = await writeAll(province, batches(dayPoints(prov, monthFrom, yearEnd, rnd, true)), ROLLUP_RP);
     const rawFrom = yearEnd - RAW_HOURS * HOUR_MS;
     const healthPoints = function* () {
       for (let at = rawFrom + PERIOD_MS; at <= yearEnd; at += PERIOD_MS) {
@@ -171,7 +179,7 @@ runBench(
       }
     };
     const nRaw = await writeAll(province, batches(healthPoints()));
-    console.log(`wrote ${nHours.toLocaleString('en-US')} sla_hour, ${nDays.toLocaleString('en-US')} sla_day/sla_outage and ${nRaw.toLocaleString('en-US')} raw health points (province) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    console.log(`wrote ${nHours.toLocaleString('en-US')} sla_hour, ${nDays.toLocaleString('en-US')} sla_day/sla_month/sla_outage and ${nRaw.toLocaleString('en-US')} raw health points (province) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 
     const memBefore = memoryMb(pid);
     const countryRegistry = new Map(all.map((s) => [s.id, s]));
@@ -187,8 +195,10 @@ runBench(
     const yearMs = median(year.ms);
     const monthMs = median(month.ms);
     const rawMs = median(raw.ms);
-    const rawMonthMs = rawMs * ((30 * 24) / RAW_HOURS);
-    const rawYearMs = rawMs * ((365 * 24) / RAW_HOURS) * (STATIONS / PROVINCE);
+    const monthDays = (yearEnd - monthFrom) / DAY_MS;
+    const yearDays = (yearEnd - yearFrom) / DAY_MS;
+    const rawMonthMs = rawMs * ((monthDays * 24) / RAW_HOURS);
+    const rawYearMs = rawMs * ((yearDays * 24) / RAW_HOURS) * (STATIONS / PROVINCE);
     console.log('');
     console.log(`year, ${STATIONS} stations (rollups): ${spread(year.ms)} ms  (${year.result.rows.length} rows)`);
     console.log(`province month, ${PROVINCE} stations (rollups, with the daily chart): ${spread(month.ms)} ms  (${month.result.rows.length} rows)`);
@@ -203,12 +213,12 @@ runBench(
     const hourBytes = du(join(data, 'province', ROLLUP_RP));
     const countryBytes = du(join(data, 'country', ROLLUP_RP));
     const rawPerStationDay = rawBytes / PROVINCE / (RAW_HOURS / 24);
-    // The province rollups hold a month of sla_hour + sla_day; the country ones a year of sla_day + outages.
+    // The province rollups hold a month of sla_hour + sla_day + sla_month; the country ones a year of sla_month + outages.
     const dayPerStationYear = countryBytes / STATIONS;
-    const provinceRollupPerStationYear = (hourBytes / PROVINCE) * (365 / 30);
+    const provinceRollupPerStationYear = (hourBytes / PROVINCE) * (365 / monthDays);
     console.log('');
     console.log(`disk: raw health ${(rawPerStationDay / 1024).toFixed(0)} kB per station-day (${((rawPerStationDay * 365) / 1e6).toFixed(1)} MB per station-year; kept ${90} days by default: ${((rawPerStationDay * 90) / 1e6).toFixed(1)} MB per station)`);
-    console.log(`disk: rollups ${(provinceRollupPerStationYear / 1024).toFixed(0)} kB per station-year (sla_hour + sla_day, from the province month), sla_day + sla_outage alone ${(dayPerStationYear / 1024).toFixed(1)} kB; kept 1830 days by default: ${((provinceRollupPerStationYear * 5) / 1e6).toFixed(2)} MB per station`);
+    console.log(`disk: rollups ${(provinceRollupPerStationYear / 1024).toFixed(0)} kB per station-year (sla_hour + sla_day + sla_month, from the province month), sla_month + sla_outage alone ${(dayPerStationYear / 1024).toFixed(1)} kB; kept 1830 days by default: ${((provinceRollupPerStationYear * 5) / 1e6).toFixed(2)} MB per station`);
   },
   async () => {
     await influxd?.stop();

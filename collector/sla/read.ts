@@ -1,7 +1,7 @@
 /**
  * Reads a statement's figures from the rollups (InfluxQL, aggregated by InfluxDB: a year of 3,400 stations comes
- * back as one row per station), never from the raw points. Whole Vietnamese days read `sla_day`, other ranges
- * `sla_hour`.
+ * back as one row per station), never from the raw points. Whole Vietnamese months read `sla_month`, whole days
+ * `sla_day`, other ranges `sla_hour`.
  */
 import type { InfluxDB } from 'influx';
 import type { Station } from '../registry.js';
@@ -9,7 +9,7 @@ import { ROLLUP_RP } from '../retention.js';
 import type { Cause } from '../verdict/types.js';
 import type { OutageSegment } from './rollup.js';
 import { buildStatement, type DailyTotals, type RollupTotals, type Statement, type StatementStation } from './statement.js';
-import { DAY_MS, vnDayStart } from './time.js';
+import { DAY_MS, vnDayStart, vnMonthStart } from './time.js';
 
 type Row = Record<string, unknown> & { time: Date };
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -26,12 +26,18 @@ export interface ReadOptions {
   registry: ReadonlyMap<string, Station>;
 }
 
-/** `sla_day` when the range is whole Vietnamese days, else `sla_hour`. Pure. */
-export const sourceFor = (from: number, to: number): Statement['source'] => (vnDayStart(from) === from && vnDayStart(to) === to ? 'sla_day' : 'sla_hour');
+/** `sla_month` when the range is whole Vietnamese months, `sla_day` when whole days, else `sla_hour`. Pure. */
+export function sourceFor(from: number, to: number): Statement['source'] {
+  if (vnMonthStart(from) === from && vnMonthStart(to) === to) return 'sla_month';
+  return vnDayStart(from) === from && vnDayStart(to) === to ? 'sla_day' : 'sla_hour';
+}
 
 /** The InfluxQL of a statement (exported for the benchmark). Pure. */
 export function statementQueries(o: { from: number; to: number; isp?: string }): { totals: string; outages: string; daily: string } {
-  const m = `"${ROLLUP_RP}"."${sourceFor(o.from, o.to)}"`;
+  const source = sourceFor(o.from, o.to);
+  const m = `"${ROLLUP_RP}"."${source}"`;
+  // Days of a month range come from sla_day.
+  const d = `"${ROLLUP_RP}"."${source === 'sla_month' ? 'sla_day' : source}"`;
   const where = `WHERE ${o.isp !== undefined ? `"isp" = ${quote(o.isp)} AND ` : ''}time >= ${o.from}ms AND time < ${o.to}ms`;
   const sums = ['period_s', 'available_s', 'downtime_s', 'maintenance_s', 'station_side_s', 'other_s', 'unknown_s', 'outages'].map((f) => `sum("${f}") AS "${f}"`);
   const pcts = ['rtt', 'loss', 'jitter'].flatMap((q) => {
@@ -41,7 +47,7 @@ export function statementQueries(o: { from: number; to: number; isp?: string }):
   return {
     totals: `SELECT ${[...sums, ...pcts, 'max("sla_target") AS "sla_target"'].join(', ')} FROM ${m} ${where} GROUP BY "station", "isp", "circuit", "district", "province"`,
     outages: `SELECT "end", "cause", "continued" FROM "${ROLLUP_RP}"."sla_outage" ${where} GROUP BY "station"`,
-    daily: `SELECT sum("available_s") AS "available_s", sum("downtime_s") AS "downtime_s", sum("unknown_s") AS "unknown_s", sum("period_s") AS "period_s" FROM ${m} ${where} GROUP BY "station", time(1d, 17h) fill(none)`,
+    daily: `SELECT sum("available_s") AS "available_s", sum("downtime_s") AS "downtime_s", sum("unknown_s") AS "unknown_s", sum("period_s") AS "period_s" FROM ${d} ${where} GROUP BY "station", time(1d, 17h) fill(none)`,
   };
 }
 

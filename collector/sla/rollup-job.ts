@@ -10,8 +10,8 @@ import { stationTags } from '../points.js';
 import type { Station } from '../registry.js';
 import { ensureRetention, ROLLUP_RP } from '../retention.js';
 import type { Cause, State } from '../verdict/types.js';
-import { PERCENTILE_FIELDS, rollupDay, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
-import { DAY_MS, hourStart, HOUR_MS, vnDayStart } from './time.js';
+import { combineRollups, PERCENTILE_FIELDS, rollupDay, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
+import { DAY_MS, hourStart, HOUR_MS, nextVnMonth, vnDayStart, vnMonthStart } from './time.js';
 
 const ROLLUP_FIELDS = {
   period_s: FieldType.FLOAT, available_s: FieldType.FLOAT, downtime_s: FieldType.FLOAT, maintenance_s: FieldType.FLOAT,
@@ -25,6 +25,7 @@ const TAGS = ['station', 'district', 'province', 'isp', 'circuit'];
 export const ROLLUP_SCHEMA = [
   { measurement: 'sla_hour', tags: TAGS, fields: ROLLUP_FIELDS },
   { measurement: 'sla_day', tags: TAGS, fields: ROLLUP_FIELDS },
+  { measurement: 'sla_month', tags: TAGS, fields: ROLLUP_FIELDS },
   { measurement: 'sla_outage', tags: TAGS, fields: { end: FieldType.INTEGER, duration_s: FieldType.FLOAT, cause: FieldType.STRING, continued: FieldType.INTEGER } },
 ];
 
@@ -58,7 +59,7 @@ const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'
 export const rollupTags = (s: Station): Record<string, string> => ({ ...stationTags(s), circuit: s.circuit });
 
 /** The `sla_hour` / `sla_day` point of a rollup. */
-export function rollupPoint(measurement: 'sla_hour' | 'sla_day', s: Station, at: number, r: Rollup): IPoint {
+export function rollupPoint(measurement: 'sla_hour' | 'sla_day' | 'sla_month', s: Station, at: number, r: Rollup): IPoint {
   const fields: Record<string, number> = {};
   for (const [k, v] of Object.entries(r)) if (v !== undefined) fields[k] = v as number;
   return { measurement, tags: rollupTags(s), fields, timestamp: at };
@@ -213,6 +214,26 @@ export class RollupJob {
       days.add(vnDayStart(h));
     }
     for (const d of [...days].sort((a, b) => a - b)) await this.rollDay(d, stations, filter, only !== undefined);
+    for (const m of new Set([...days].map(vnMonthStart))) await this.rollMonth(m, stations, filter, only !== undefined);
+  }
+
+  /** The `sla_month` points of a Vietnamese month from its `sla_day` points: a year is 12 points per station. */
+  private async rollMonth(month: number, stations: readonly Station[], filter: string, replace: boolean): Promise<void> {
+    const end = nextVnMonth(month);
+    const rows = (await this.deps.influx.query(
+      `SELECT * FROM "${ROLLUP_RP}"."sla_day" WHERE ${filter}time >= ${month}ms AND time < ${end}ms GROUP BY "station"`,
+      { precision: 'ms' },
+    )) as unknown as Row[];
+    const days = new Map<string, Rollup[]>();
+    for (const r of rows) {
+      const s = String(r.station);
+      if (!days.has(s)) days.set(s, []);
+      days.get(s)!.push(rollupOf(r));
+    }
+    const points = stations.filter((s) => days.has(s.id)).map((s) => rollupPoint('sla_month', s, month, combineRollups(days.get(s.id)!, (end - month) / 1000, s.sla_target)));
+    if (points.length === 0) return;
+    if (replace) await this.deps.influx.queryRaw([`DELETE FROM "sla_month" WHERE ${filter}time = ${month}ms`], { method: 'POST' });
+    await this.deps.influx.writePoints(points, { precision: 'ms', retentionPolicy: ROLLUP_RP });
   }
 
   /** The `sla_day` points of a Vietnamese day from its `sla_hour` points (so far, for a day still running). */

@@ -186,9 +186,18 @@ export function rollupHour(input: HourInput): { rollup: Rollup; segments: Outage
  * points, which retention removes); `linkwatch sla` combines days the same way.
  */
 export function rollupDay(hours: readonly Rollup[], sla_target: number): Rollup {
+  return combineRollups(hours, DAY_MS / 1000, sla_target);
+}
+
+/**
+ * A rollup of `period_s` from the rollups of its parts (a day from hours, a month from days): seconds and outages add
+ * up, the part of the period without a rollup is unknown, p50 is the median of the parts' p50s and p95 the 95th
+ * percentile of their p95s.
+ */
+export function combineRollups(hours: readonly Rollup[], period_s: number, sla_target: number): Rollup {
   const sum = (k: 'available_s' | 'downtime_s' | 'maintenance_s' | 'station_side_s' | 'other_s' | 'outages') => hours.reduce((a, h) => a + h[k], 0);
   const day: Rollup = {
-    period_s: DAY_MS / 1000,
+    period_s,
     available_s: sum('available_s'),
     downtime_s: sum('downtime_s'),
     maintenance_s: sum('maintenance_s'),

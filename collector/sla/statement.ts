@@ -92,8 +92,8 @@ export interface Statement {
   from: string;
   to: string;
   time_zone: typeof TIME_ZONE;
-  /** Which rollup the figures come from: `sla_day` for whole days, else `sla_hour`. */
-  source: 'sla_day' | 'sla_hour';
+  /** Which rollup the figures come from: `sla_month` for whole months, `sla_day` for whole days, else `sla_hour`. */
+  source: 'sla_month' | 'sla_day' | 'sla_hour';
   rows: StatementRow[];
 }
 

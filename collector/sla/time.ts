@@ -10,6 +10,16 @@ export const VN_OFFSET_MS = 7 * HOUR_MS;
 
 /** Start (ms epoch) of the Vietnamese day holding `t`. */
 export const vnDayStart = (t: number): number => Math.floor((t + VN_OFFSET_MS) / DAY_MS) * DAY_MS - VN_OFFSET_MS;
+/** Start (ms epoch) of the Vietnamese calendar month holding `t`. */
+export function vnMonthStart(t: number): number {
+  const d = new Date(t + VN_OFFSET_MS);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) - VN_OFFSET_MS;
+}
+/** Start of the Vietnamese month after the one starting at `monthStart`. */
+export function nextVnMonth(monthStart: number): number {
+  const d = new Date(monthStart + VN_OFFSET_MS);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - VN_OFFSET_MS;
+}
 /** Start of the hour holding `t`. */
 export const hourStart = (t: number): number => Math.floor(t / HOUR_MS) * HOUR_MS;
 

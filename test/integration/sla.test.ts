@@ -135,13 +135,16 @@ describe('linkwatch sla on real servers: an ISP outage, a LAN fault, maintenance
   const near = (actual: number, expected: number, tolerance = 2 * P) => expect(Math.abs(actual - expected), `${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance);
   const scriptedSpan = (r: { from: number; to: number }) => ({ start: T(r.from - 1), end: T(r.to), seconds: (r.to - r.from + 1) * 60 });
 
-  it('writes one sla_hour point per station and hour, and the days, in the rollups policy', async () => {
+  it('writes one sla_hour point per station and hour, and the days and months, in the rollups policy', async () => {
     const hours = await env.query<{ count: number }>(`SELECT count("period_s") FROM "rollups"."sla_hour" WHERE time >= ${BASE}ms AND time < ${T(K)}ms`);
     expect(hours[0]?.count).toBe(3 * STATIONS.length);
     const tagged = await env.query<{ circuit: string; district: string }>(`SELECT * FROM "rollups"."sla_hour" WHERE "station" = 'bk-isp' AND time = ${BASE}ms`);
     expect(tagged[0]).toMatchObject({ circuit: 'VNPT-bk-isp', district: 'Chợ Mới', period_s: 3600, sla_target: 99.5 });
     const days = await env.query<{ available_s: number; downtime_s: number }>(`SELECT sum("available_s") AS "available_s", sum("downtime_s") AS "downtime_s" FROM "rollups"."sla_day" WHERE "station" = 'bk-isp'`);
     expect(days[0]!.available_s + days[0]!.downtime_s).toBe(3 * 3600);
+    const months = await env.query<{ available_s: number; downtime_s: number; period_s: number }>(`SELECT sum("available_s") AS "available_s", sum("downtime_s") AS "downtime_s" FROM "rollups"."sla_month" WHERE "station" = 'bk-isp'`);
+    expect(months[0]!.available_s + months[0]!.downtime_s).toBe(3 * 3600);
+    expect(months[0]!.downtime_s).toBe(days[0]!.downtime_s);
     const policies = await collector.influx.showRetentionPolicies(env.database);
     expect(policies.find((p) => p.name === 'rollups')).toMatchObject({ duration: '43920h0m0s' });
     expect(policies.find((p) => p.default)).toMatchObject({ duration: '2160h0m0s' });

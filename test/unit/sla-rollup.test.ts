@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinSegments, percentile, rollupDay, rollupHour, slaClassOf, type HealthSample } from '../../collector/sla/rollup.js';
+import { combineRollups, joinSegments, percentile, rollupDay, rollupHour, slaClassOf, type HealthSample } from '../../collector/sla/rollup.js';
 import type { Cause, State } from '../../collector/verdict/types.js';
 
 const H = Date.UTC(2026, 10, 30, 3); // an hour start
@@ -97,6 +97,14 @@ describe('a day from its hours', () => {
       period_s: 86400, available_s: 10100, downtime_s: 600, maintenance_s: 0, station_side_s: 0, other_s: 0, unknown_s: 86400 - 10700,
       outages: 1, sla_target: 99.5, rtt_p50_ms: 20, rtt_p95_ms: 60,
     });
+  });
+});
+
+describe('a month from its days', () => {
+  it('counts the days without a rollup as unknown over the whole month', () => {
+    const day = { period_s: 86_400, available_s: 86_000, downtime_s: 400, maintenance_s: 0, station_side_s: 0, other_s: 0, unknown_s: 0, outages: 2, sla_target: 99.5, loss_p95: 0.01 };
+    const month = combineRollups([day, day], 30 * 86_400, 99.5);
+    expect(month).toMatchObject({ period_s: 2_592_000, available_s: 172_000, downtime_s: 800, outages: 4, unknown_s: 28 * 86_400, loss_p95: 0.01 });
   });
 });
 

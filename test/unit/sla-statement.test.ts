@@ -4,7 +4,7 @@ import { influxDuration, retentionStatements } from '../../collector/retention.j
 import { CSV_COLUMNS, formatStatementCsv, formatStatementTable } from '../../collector/sla/format.js';
 import { sourceFor, statementQueries } from '../../collector/sla/read.js';
 import { buildStatement, type StatementStation } from '../../collector/sla/statement.js';
-import { monthRange, parseInstant, vnDayStart, vnIso } from '../../collector/sla/time.js';
+import { monthRange, nextVnMonth, parseInstant, vnDayStart, vnIso, vnMonthStart } from '../../collector/sla/time.js';
 import { displayWidth } from '../../lib/text.js';
 
 const Z = (s: string) => Date.parse(s);
@@ -29,6 +29,12 @@ describe('time in Asia/Ho_Chi_Minh', () => {
   ])('%s is %s', (text, utc) => expect(parseInstant(text)).toBe(Z(utc)));
 
   it.each(['2026-02-30', '01/11/2026', 'yesterday'])('"%s" is not an instant', (t) => expect(parseInstant(t)).toBeUndefined());
+
+  it('a Vietnamese month starts at 17:00 UTC on the last day of the month before', () => {
+    expect(vnMonthStart(Z('2026-11-30T16:59:00Z'))).toBe(Z('2026-10-31T17:00:00Z'));
+    expect(vnMonthStart(Z('2026-11-30T17:00:00Z'))).toBe(Z('2026-11-30T17:00:00Z'));
+    expect(nextVnMonth(Z('2026-11-30T17:00:00Z'))).toBe(Z('2026-12-31T17:00:00Z'));
+  });
 
   it('a Vietnamese day starts at 17:00 UTC the day before', () => {
     expect(vnDayStart(Z('2026-11-30T16:59:59Z'))).toBe(Z('2026-11-29T17:00:00Z'));
@@ -55,11 +61,14 @@ describe('the range of linkwatch sla', () => {
     expect(() => rangeOf(o, now)).toThrow(SlaOptionError);
     expect(() => rangeOf(o, now)).toThrow(message);
   });
-  it('reads sla_day for whole Vietnamese days and sla_hour otherwise', () => {
+  it('reads sla_month for whole Vietnamese months, sla_day for whole days and sla_hour otherwise', () => {
     const m = monthRange('2026-11')!;
-    expect(sourceFor(m.from, m.to)).toBe('sla_day');
+    expect(sourceFor(m.from, m.to)).toBe('sla_month');
+    expect(sourceFor(m.from, m.to - 86_400_000)).toBe('sla_day');
     expect(sourceFor(m.from + 3_600_000, m.to)).toBe('sla_hour');
-    expect(statementQueries({ ...m, isp: "O'Net" }).totals).toContain(`FROM "rollups"."sla_day" WHERE "isp" = 'O\\'Net' AND time >= ${m.from}ms`);
+    const q = statementQueries({ ...m, isp: "O'Net" });
+    expect(q.totals).toContain(`FROM "rollups"."sla_month" WHERE "isp" = 'O\\'Net' AND time >= ${m.from}ms`);
+    expect(q.daily).toContain('FROM "rollups"."sla_day"');
   });
 });
 
