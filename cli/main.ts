@@ -136,6 +136,22 @@ export async function main(argv: string[]): Promise<number> {
       code = await runStatus({ config: opts.config, json: opts.json === true });
     });
 
+  program
+    .command('sla')
+    .description('the SLA statement per circuit (availability, outages, MTTR, MTBF, exclusions, quality) from the rollups')
+    .requiredOption('-c, --config <file>', 'the collector config (YAML or JSON): it names InfluxDB and the registry')
+    .option('--month <YYYY-MM>', 'a calendar month in Asia/Ho_Chi_Minh')
+    .option('--from <iso>', 'start (ISO date or date-time; without an offset: Vietnamese time)')
+    .option('--to <iso>', 'end, exclusive')
+    .option('--isp <name>', 'only this ISP\'s circuits')
+    .option('--format <format>', 'table, csv, json or pdf', 'table')
+    .option('--lang <lang>', 'vi or en', 'vi')
+    .option('-o, --out <file>', 'write to this file instead of standard output')
+    .action(async (opts: { config: string; month?: string; from?: string; to?: string; isp?: string; format: string; lang: string; out?: string }) => {
+      const { runSla } = await import('./sla.js');
+      code = await runSla(opts);
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { brokerAuthFields } from '../lib/broker.js';
 import { durationMs, sizeBytes } from '../lib/config-file.js';
 import { embeddedBrokerSchema } from './embedded-broker.js';
+import { retentionDuration } from './retention.js';
 import { evaluatorConfigSchema } from './evaluator.js';
 import { httpConfigSchema } from './self-health.js';
 import { watchdogConfigSchema } from './watchdog.js';
@@ -43,6 +44,10 @@ export const collectorConfigSchema = z.strictObject({
     timeout: durationMs.prefault('10s'),
     /** Retention of the database; reports older than this are quarantined rather than written. */
     retention: durationMs.prefault('400d'),
+    /** Retention policy of the raw measurements (the database's default policy); `0` or `inf`: forever (docs/sla.md). */
+    raw_retention: retentionDuration.prefault('90d'),
+    /** Retention policy `rollups` of the SLA rollups (sla_hour, sla_day, sla_outage); `0` or `inf`: forever. */
+    rollup_retention: retentionDuration.prefault('1830d'),
   }),
   /**
    * The station registry CSV: id,name,commune,province,lat,lon,isp,circuit,sla_target[,district][,sla_class], plus
@@ -68,6 +73,11 @@ export const collectorConfigSchema = z.strictObject({
      * reform, e.g. `[hub, area, isp, province]`: stations behind one failing aggregation node are one incident.
      */
     incident_scopes: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a registry column name like hub, area, isp, province')).min(1).optional(),
+  }).prefault({}),
+  /** What counts against an ISP in the SLA (docs/sla.md). */
+  sla: z.strictObject({
+    /** ISPs whose circuits include the VPN/hub (role `core`): a `core` outage of their stations is their downtime. */
+    vpn_isps: z.array(z.string().min(1).transform((v) => v.normalize('NFC'))).default([]),
   }).prefault({}),
 });
 export type CollectorConfig = z.output<typeof collectorConfigSchema>;

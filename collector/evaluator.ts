@@ -64,6 +64,8 @@ export interface EvaluatorDeps {
   clock?: SchedulerClock;
   /** How often collectors write their `collector` point; three missed ones mean they stopped (verdict/pipeline.ts). */
   collectorStatsMs?: number;
+  /** The SLA rollups (collector/sla/rollup-job.ts): rolled after each evaluation and after each revision. */
+  rollups?: { afterEvaluation(at: number): Promise<void>; afterRevision(station: Station, from: number, to: number): Promise<void> };
 }
 
 /** The outcome of one evaluation. */
@@ -206,6 +208,7 @@ export class Evaluator {
     for (const i of incidents) points.push(incidentPoint(i, at));
     await this.store.write(points);
     state.remember(at, verdicts, incidents);
+    await this.deps.rollups?.afterEvaluation(at);
     this.stats.evaluations++;
     this.stats.last_ms = Math.round(performance.now() - started);
     this.deps.log.debug({ at: iso(at), ms: this.stats.last_ms, stations: verdicts.length, incidents: incidents.length }, 'evaluation written');
@@ -343,6 +346,7 @@ export class Evaluator {
     this.stats.revised_points += revisions.length;
     const summary = summarizeRevisions(revisions);
     this.deps.log.info({ station: s.id, from: iso(summary.from), to: iso(summary.to), points: summary.points, changes: summary.changes }, 'health revised');
+    await this.deps.rollups?.afterRevision(s, summary.from, summary.to);
   }
 
   /** Evaluates every period, `settle` after each period boundary, until stopped. */

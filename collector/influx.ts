@@ -32,6 +32,12 @@ export const STATION_TAGS = ['station', 'district', 'province', 'isp'] as const;
  * (docs/influxdb-schema.md). Extend, never rename or retype: InfluxDB refuses a field written with another type.
  * `status`, `event` and `collector` numbers were always written as floats, so they stay floats.
  */
+const ROLLUP_FIELDS = {
+  period_s: 'float', available_s: 'float', downtime_s: 'float', maintenance_s: 'float', station_side_s: 'float', other_s: 'float',
+  unknown_s: 'float', outages: 'integer', sla_target: 'float', rtt_p50_ms: 'float', rtt_p95_ms: 'float', loss_p50: 'float',
+  loss_p95: 'float', jitter_p50_ms: 'float', jitter_p95_ms: 'float',
+} as const;
+
 export const MEASUREMENTS = {
   probe: {
     tags: [...STATION_TAGS, 'target', 'role', 'kind'],
@@ -72,6 +78,11 @@ export const MEASUREMENTS = {
     },
   },
   incident: { tags: ['scope', 'key'], fields: { stations: 'integer', cause: 'string', open: 'boolean', since: 'integer' } },
+  // SLA rollups, in the retention policy `rollups` (collector/sla/rollup-job.ts, docs/sla.md).
+  sla_hour: { tags: [...STATION_TAGS, 'circuit'], fields: ROLLUP_FIELDS },
+  sla_day: { tags: [...STATION_TAGS, 'circuit'], fields: ROLLUP_FIELDS },
+  sla_month: { tags: [...STATION_TAGS, 'circuit'], fields: ROLLUP_FIELDS },
+  sla_outage: { tags: [...STATION_TAGS, 'circuit'], fields: { end: 'integer', duration_s: 'float', cause: 'string', continued: 'integer' } },
 } as const satisfies Record<string, MeasurementSpec>;
 
 export type Measurement = keyof typeof MEASUREMENTS;
@@ -319,9 +330,10 @@ export class Influx {
    * POSTs line protocol (points one a line, ms timestamps). Resolves on 204; otherwise rejects with an
    * InfluxWriteError carrying the HTTP status (absent for a network error or a timeout) and InfluxDB's message.
    */
-  writeLines(body: string): Promise<void> {
+  writeLines(body: string, retentionPolicy?: string): Promise<void> {
+    const options = retentionPolicy ? { ...this.writeOptions, path: `${this.writeOptions.path}&rp=${encodeURIComponent(retentionPolicy)}` } : this.writeOptions;
     return new Promise((resolve, reject) => {
-      const req = this.request(this.writeOptions, (res) => {
+      const req = this.request(options, (res) => {
         const status = res.statusCode ?? 0;
         if (status === 204 || status === 200) {
           res.resume();
@@ -354,11 +366,11 @@ export class Influx {
    * Writes points of the table's measurements (the evaluator's verdicts, the collector's counters), timestamps in ms
    * (`options` is there for callers of the package's `writePoints`; only ms precision is written).
    */
-  writePoints(points: ReadonlyArray<Point | IPoint>, _options?: { precision?: 'ms' }): Promise<void> {
+  writePoints(points: ReadonlyArray<Point | IPoint>, options?: { precision?: 'ms'; retentionPolicy?: string }): Promise<void> {
     if (points.length === 0) return Promise.resolve();
     let body = '';
     for (const p of points) body += body.length === 0 ? pointToLine(p) : `\n${pointToLine(p)}`;
-    return this.writeLines(body);
+    return this.writeLines(body, options?.retentionPolicy);
   }
 
   /**

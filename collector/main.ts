@@ -18,6 +18,8 @@ import { unknownClasses } from './verdict/rules.js';
 import { BatchWriter } from './writer.js';
 import { startSelfHealth, type SelfHealth } from './self-health.js';
 import { PipelineWatchdog } from './watchdog.js';
+import { ensureRetention } from './retention.js';
+import { RollupJob } from './sla/rollup-job.js';
 
 /** Loads and checks a collector config and its registry: problems name their key, before any network I/O. */
 export function loadCollectorConfig(file: string): CollectorConfig {
@@ -88,9 +90,13 @@ function newEvaluator(cfg: CollectorConfig, opts: CollectorOptions & { log: Logg
       log: opts.log,
     }),
   );
+  const rollups = new RollupJob({
+    influx, database: cfg.influx.database, log: opts.log.child({ component: 'rollups' }), registry, periodMs: cfg.evaluator.period,
+    vpnIsps: cfg.sla.vpn_isps, rawRetentionMs: cfg.influx.raw_retention, rollupRetentionMs: cfg.influx.rollup_retention,
+  });
   return new Evaluator({
     influx, database: cfg.influx.database, log: opts.log.child({ component: 'evaluator' }), now: opts.now, registry,
-    evaluator: cfg.evaluator, verdicts: cfg.verdicts, collectorStatsMs: cfg.stats_interval, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
+    evaluator: cfg.evaluator, verdicts: cfg.verdicts, collectorStatsMs: cfg.stats_interval, rollups, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
   });
 }
 
@@ -151,7 +157,11 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
   const registry = registryWatch.current;
   const influx = influxFromConfig(cfg.influx, influxPassword);
   const deadLetters = openDeadLetters(cfg, opts.configFile, now);
-  const ensureDatabase = () => influx.ensureDatabase();
+  const ensureDatabase = async () => {
+    await influx.ensureDatabase();
+    await ensureRetention(influx, cfg.influx.database, cfg.influx.raw_retention, cfg.influx.rollup_retention)
+      .catch((err: unknown) => log.warn({ err }, 'cannot set retention policies now (a user without the grant?); the evaluator tries again'));
+  };
   await ensureDatabase().catch((err: unknown) => log.warn({ err }, 'cannot create the database now (InfluxDB down, or a user without the grant); writes will retry'));
 
   let client!: MqttClient;
@@ -179,7 +189,8 @@ export async function startCollector(cfg: CollectorConfig, opts: CollectorOption
     acks,
     registry,
     maxPayloadBytes: cfg.max_payload_bytes,
-    retentionMs: cfg.influx.retention,
+    // A point older than its retention policy is refused by InfluxDB: quarantine it before.
+    retentionMs: cfg.influx.raw_retention > 0 ? Math.min(cfg.influx.retention, cfg.influx.raw_retention) : cfg.influx.retention,
   });
 
   const v5 = cfg.broker.protocol_version === 5;
