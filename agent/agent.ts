@@ -100,7 +100,7 @@ export class Agent {
   /** One cycle: measure, commit, send. Returns the committed seq. */
   async cycle(): Promise<number> {
     const report = await this.measure();
-    const { seq, dropped } = this.deps.outbox.append((s) => {
+    const { entry, dropped } = this.deps.outbox.append((s) => {
       report.seq = s;
       return { ts: report.ts, body: JSON.stringify(report) };
     });
@@ -108,9 +108,8 @@ export class Agent {
       this.log.warn({ dropped, total: this.deps.outbox.dropped() }, 'outbox full: oldest reports dropped');
       this.deps.uplink?.event({ type: 'outbox_overflow', count: dropped });
     }
-    const newest = this.deps.outbox.newest();
-    if (newest && newest.seq === seq) this.deps.uplink?.sendLive(newest);
-    return seq;
+    this.deps.uplink?.sendLive(entry);
+    return entry.seq;
   }
 
   start(): void {

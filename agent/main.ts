@@ -6,7 +6,8 @@ import { readSecret } from '../lib/secrets.js';
 import { checkBrokerFiles } from '../lib/broker.js';
 import { Agent, type ReportSources } from './agent.js';
 import { agentConfigSchema, type AgentConfig } from './config.js';
-import { SqliteOutbox } from './outbox.js';
+import type { Outbox } from './outbox.js';
+import { openOutbox } from './outbox-open.js';
 import { gatewayResolver } from './probes/index.js';
 import { buildSources, type StationSources } from './sources.js';
 import { Uplink } from './uplink.js';
@@ -29,7 +30,7 @@ export function loadAgentConfig(file: string): AgentConfig {
 export interface RunningAgent {
   agent: Agent;
   uplink: Uplink;
-  outbox: SqliteOutbox;
+  outbox: Outbox;
   station: StationSources;
   stop(): Promise<void>;
 }
@@ -40,7 +41,7 @@ export function startAgent(cfg: AgentConfig, opts: { configFile: string; log?: L
   const now = opts.now ?? Date.now;
   const password = readSecret({ file: cfg.broker.password_file, envName: 'LINKWATCH_BROKER_PASSWORD', key: 'broker.password_file', configFile: opts.configFile, log });
   let uplink: Uplink | undefined;
-  const outbox = new SqliteOutbox({
+  const outbox = openOutbox({
     dir: cfg.outbox.path,
     maxBytes: cfg.outbox.max_bytes,
     onReset: (movedTo, reason) => {
