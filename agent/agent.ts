@@ -4,6 +4,7 @@ import type { AgentConfig } from './config.js';
 import type { Outbox } from './outbox.js';
 import { PROBES, type Target } from './probes/index.js';
 import type { Uplink } from './uplink.js';
+import { AGENT_VERSION } from './version.js';
 
 /** Sources of a report's non-probe parts; each resolves whatever happens (a failing source reports an error). */
 export interface ReportSources {
@@ -94,6 +95,7 @@ export class Agent {
       host,
       outbox: { depth: deps.outbox.depth(), dropped: deps.outbox.dropped() },
       clock: offset === undefined ? {} : { offset_ms: offset },
+      agent_version: AGENT_VERSION,
     };
   }
 

@@ -40,7 +40,7 @@ export const INFLUX_SCHEMA: ISchemaOptions[] = [
     tags: BASE_TAGS,
     fields: {
       seq: FieldType.INTEGER, delay_ms: FieldType.INTEGER, outbox_depth: FieldType.INTEGER, outbox_dropped: FieldType.INTEGER,
-      interval_s: FieldType.FLOAT, clock_offset_ms: FieldType.FLOAT,
+      interval_s: FieldType.FLOAT, clock_offset_ms: FieldType.FLOAT, agent_version: FieldType.STRING,
     },
   },
 ];
@@ -92,7 +92,7 @@ export function reportToPoints(r: Report, station: Station, storedAt: number): I
     tags,
     fields: defined({
       seq: r.seq, delay_ms: Math.max(0, storedAt - r.ts), outbox_depth: r.outbox.depth, outbox_dropped: r.outbox.dropped,
-      interval_s: r.interval_s, clock_offset_ms: r.clock.offset_ms,
+      interval_s: r.interval_s, clock_offset_ms: r.clock.offset_ms, agent_version: r.agent_version,
     }),
     timestamp,
   });
@@ -183,7 +183,8 @@ export function reportToLines(r: Report, station: Station, storedAt: number): { 
   hf = flt(hf, 'mem_used_pct', h.mem_used_pct);
   hf = flt(hf, 'uptime_s', h.uptime_s);
   if (hf.length > 0) out += `${n++ ? '\n' : ''}host${tags} ${hf}${ts}`;
-  let rf = flt('', 'clock_offset_ms', r.clock.offset_ms);
+  let rf = str('', 'agent_version', r.agent_version);
+  rf = flt(rf, 'clock_offset_ms', r.clock.offset_ms);
   rf = int(rf, 'delay_ms', Math.max(0, storedAt - r.ts));
   rf = flt(rf, 'interval_s', r.interval_s);
   rf = int(rf, 'outbox_depth', r.outbox.depth);
