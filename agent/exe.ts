@@ -53,7 +53,8 @@ export async function exeMain(argv: string[]): Promise<number> {
     .option('-c, --config <file>', 'agent config (install)', 'C:\\ProgramData\\linkwatch\\agent.yaml')
     .addOption(new Option('--name <name>', 'service name').default('linkwatch-agent'))
     .addOption(new Option('--data <dir>', 'working directory, state and logs').default('C:\\ProgramData\\linkwatch'))
-    .action(async (action: 'install' | 'uninstall' | 'start' | 'stop' | 'status', opts: { config: string; name: string; data: string }) => {
+    .addOption(new Option('--account <name>', 'account the service runs as (install)').default('NT AUTHORITY\\LocalService'))
+    .action(async (action: 'install' | 'uninstall' | 'start' | 'stop' | 'status', opts: { config: string; name: string; data: string; account: string }) => {
       if (process.platform !== 'win32') return program.error('error: `service` is for Windows; on Linux use the systemd unit (docs/deploy.md)', { exitCode: EXIT.ERROR });
       const { runService } = await import('./windows-service.js');
       const config = win32.isAbsolute(opts.config) ? opts.config : win32.resolve(opts.config);
@@ -62,7 +63,7 @@ export async function exeMain(argv: string[]): Promise<number> {
         const { loadAgentConfig } = await import('./main.js');
         loadAgentConfig(config);
       }
-      code = await runService(action, { name: opts.name, exe: process.execPath, config, dataDir: opts.data }, { out });
+      code = await runService(action, { name: opts.name, exe: process.execPath, config, dataDir: opts.data, account: opts.account }, { out });
     });
 
   try {

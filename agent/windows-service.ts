@@ -22,12 +22,16 @@ export interface ServicePlan {
   config: string;
   /** Working directory, state and logs: `C:\ProgramData\linkwatch`. */
   dataDir: string;
+  /** The account the service runs as (default SERVICE_ACCOUNT). */
+  account?: string;
 }
 
 /** NT AUTHORITY\LocalService: no admin rights, no network credentials; ping.exe, TCP and HTTP need none. */
 export const SERVICE_ACCOUNT = 'NT AUTHORITY\\LocalService';
 /** LocalService's SID, which icacls takes whatever the language of Windows (account names are localised). */
 export const LOCAL_SERVICE_SID = '*S-1-5-19';
+const SYSTEM_SID = '*S-1-5-18';
+const ADMINISTRATORS_SID = '*S-1-5-32-544';
 /** Log files rotate at this size, and on every start; NSSM keeps the rotated ones beside, timestamped. */
 export const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
 
@@ -60,7 +64,7 @@ export function serviceSteps(action: ServiceAction, plan: ServicePlan): Step[] {
         set('DisplayName', 'linkwatch agent'),
         set('Description', 'Measures this station\'s links and reports them to the provincial linkwatch collector.'),
         set('Start', 'SERVICE_AUTO_START'),
-        set('ObjectName', SERVICE_ACCOUNT),
+        set('ObjectName', plan.account ?? SERVICE_ACCOUNT),
         // Restart whenever the agent exits, 5 s later; NSSM lengthens the delay if it keeps exiting within 60 s.
         set('AppExit', 'Default', 'Restart'),
         set('AppRestartDelay', '5000'),
@@ -74,7 +78,14 @@ export function serviceSteps(action: ServiceAction, plan: ServicePlan): Step[] {
         set('AppRotateBytes', String(LOG_ROTATE_BYTES)),
         // Should NSSM itself die, the SCM restarts the service (1 min, then again, then every 5 min; reset after a day).
         { program: 'sc', args: ['failure', name, 'reset=', '86400', 'actions=', 'restart/60000/restart/60000/restart/300000'], optional: true, why: 'SCM recovery actions' },
-        { program: 'icacls', args: [plan.dataDir, '/grant', `${LOCAL_SERVICE_SID}:(OI)(CI)M`, '/T', '/Q'], optional: true, why: 'let LocalService write state and logs' },
+        // The folder holds the broker password and client key: only SYSTEM, Administrators and the service's account
+        // (modify: state and logs), instead of the read access ProgramData gives every local user.
+        {
+          program: 'icacls',
+          args: [plan.dataDir, '/inheritance:r', '/grant:r', `${SYSTEM_SID}:(OI)(CI)F`, `${ADMINISTRATORS_SID}:(OI)(CI)F`, `${LOCAL_SERVICE_SID}:(OI)(CI)M`, '/T', '/Q'],
+          optional: true,
+          why: 'restrict the data folder to SYSTEM, Administrators and LocalService',
+        },
         { program: 'nssm', args: ['start', name], why: 'start the service' },
       ];
     case 'uninstall':
