@@ -65,10 +65,11 @@ export function serviceSteps(action: ServiceAction, plan: ServicePlan): Step[] {
         set('Description', 'Measures this station\'s links and reports them to the provincial linkwatch collector.'),
         set('Start', 'SERVICE_AUTO_START'),
         set('ObjectName', plan.account ?? SERVICE_ACCOUNT),
-        // Restart whenever the agent exits, 5 s later; NSSM lengthens the delay if it keeps exiting within 60 s.
+        // Restart whenever the agent exits, 5 s later; NSSM lengthens the delay if it keeps exiting within 10 s
+        // (and reports the service running only once the agent has run that long).
         set('AppExit', 'Default', 'Restart'),
         set('AppRestartDelay', '5000'),
-        set('AppThrottle', '60000'),
+        set('AppThrottle', '10000'),
         // Ctrl-C first (the agent commits the cycle under way and says offline), then harder after 15 s.
         set('AppStopMethodConsole', '15000'),
         set('AppStdout', log),
@@ -134,9 +135,11 @@ export async function runService(action: ServiceAction, plan: ServicePlan, opts:
       opts.out(r.output);
       return r.code;
     }
-    // A service that takes a while to start answers START_PENDING; the SCM carries on starting it (`status` tells).
-    if (r.code !== 0 && step.args[0] === 'start' && /SERVICE_START_PENDING/.test(r.output)) {
-      opts.out(`${plan.name}: start requested; the service is still starting (SERVICE_START_PENDING)`);
+    // NSSM answers START_PENDING until the agent has run AppThrottle ms, STOP_PENDING while it stops; the SCM
+    // carries on either way (`status` tells when it is done).
+    const pending = r.output.match(/SERVICE_(START|STOP)_PENDING/);
+    if (r.code !== 0 && (step.args[0] === 'start' || step.args[0] === 'stop') && pending) {
+      opts.out(`${plan.name}: ${step.args[0]} requested; the service is still ${pending[1] === 'START' ? 'starting' : 'stopping'} (${pending[0]})`);
       continue;
     }
     if (r.code !== 0) {

@@ -128,7 +128,8 @@ describe.skipIf(noWine !== undefined)('the Windows executable under Wine', () =>
     const install = await wine.run([EXE, 'service', 'install', '--config', config, '--account', 'LocalSystem']);
     console.log(`service install under Wine:\n${install.output}`);
     expect(install.code).toBe(0);
-    await eventually('service running', async () => /SERVICE_RUNNING/.test((await wine.run([EXE, 'service', 'status'])).output), 60_000);
+    // NSSM reports RUNNING once the agent has run AppThrottle (10 s).
+    await eventually('service running', async () => /SERVICE_RUNNING/.test((await wine.run([EXE, 'service', 'status'])).output), 120_000);
     const first = await eventually('reports from the service', async () => {
       const r = await stored(station);
       return r.length >= 2 && r;
@@ -149,7 +150,7 @@ describe.skipIf(noWine !== undefined)('the Windows executable under Wine', () =>
     await eventually('reports after the restart', async () => (await stored(station)).some((r) => r.seq > newest + 2), 60_000);
     const stop = await wine.run([EXE, 'service', 'stop']);
     expect(stop.code).toBe(0);
-    expect((await wine.run([EXE, 'service', 'status'])).output).toMatch(/SERVICE_STOPPED/);
+    await eventually('service stopped', async () => /SERVICE_STOPPED/.test((await wine.run([EXE, 'service', 'status'])).output), 60_000);
     const uninstall = await wine.run([EXE, 'service', 'uninstall']);
     expect(uninstall.code).toBe(0);
     const gone = await wine.run([EXE, 'service', 'status']);
@@ -165,8 +166,9 @@ describe.skipIf(noWine !== undefined)('the Windows executable under Wine', () =>
     for (let i = 0; i < 3; i++) {
       const agent = wine.start([EXE, '--config', config], `kill-${i}`);
       // Wine takes seconds to start node.exe: once the agent says it started, a report a second is committed.
+      // Its first report waits for the host vitals, which take seconds under Wine (systeminformation's commands).
       await eventually('agent started', () => /agent started/.test(agent.output()), 90_000);
-      await sleep(2500 + i * 700);
+      await sleep(12_000 + i * 700);
       await agent.kill9();
     }
     const offline = peekOutbox(outboxDir);
