@@ -130,7 +130,7 @@ describe.skipIf(noWine !== undefined)('the Windows executable under Wine', () =>
     expect(install.code).toBe(0);
     // NSSM reports RUNNING once the agent has run AppThrottle (10 s).
     await eventually('service running', async () => /SERVICE_RUNNING/.test((await wine.run([EXE, 'service', 'status'])).output), 120_000);
-    const first = await eventually('reports from the service', async () => {
+    await eventually('reports from the service', async () => {
       const r = await stored(station);
       return r.length >= 2 && r;
     }, 90_000);
@@ -144,15 +144,14 @@ describe.skipIf(noWine !== undefined)('the Windows executable under Wine', () =>
       }
     };
     await eventually('the agent logs into C:\\ProgramData\\linkwatch\\logs', () => /agent started/.test(log()), 30_000);
+    const before = Math.max(...(await stored(station)).map((r) => r.seq));
     const kill = await wine.run(['taskkill', '/F', '/IM', 'linkwatch-agent-win-x64.exe']);
     expect(kill.code).toBe(0);
-    // NSSM starts it again: a second start in the log, and reports keep coming. Under Wine this took from tens of
-    // seconds to about two minutes (AppRestartDelay is 5 s): Wine's, not the agent's, timing.
+    // NSSM starts it again: reports numbered past what the killed process could have made keep coming. Under Wine
+    // this took minutes, not AppRestartDelay's 5 s: Wine's timing, not the agent's (docs/deploy.md).
     const killedAt = Date.now();
-    await eventually('restarted by NSSM', () => (log().match(/agent started/g) ?? []).length >= 2, 240_000);
-    console.log(`service: agent restarted by NSSM ${((Date.now() - killedAt) / 1000).toFixed(0)} s after taskkill /F`);
-    const newest = Math.max(...first.map((r) => r.seq));
-    await eventually('reports after the restart', async () => (await stored(station)).some((r) => r.seq > newest + 2), 60_000);
+    await eventually('reports from the agent NSSM restarted', async () => (await stored(station)).some((r) => r.seq > before + 3), 300_000);
+    console.log(`service: agent restarted by NSSM, reporting again ${((Date.now() - killedAt) / 1000).toFixed(0)} s after taskkill /F`);
     const stop = await wine.run([EXE, 'service', 'stop']);
     expect(stop.code).toBe(0);
     await eventually('service stopped', async () => /SERVICE_STOPPED/.test((await wine.run([EXE, 'service', 'status'])).output), 60_000);
@@ -161,7 +160,7 @@ describe.skipIf(noWine !== undefined)('the Windows executable under Wine', () =>
     const gone = await wine.run([EXE, 'service', 'status']);
     expect(gone.code).not.toBe(0);
     expect(gone.output).toMatch(/does not exist/i);
-  }, 600_000);
+  }, 720_000);
 
   it('loses nothing when killed while offline and restarted, by station + seq', async () => {
     const station = 'bk-win-kill';
