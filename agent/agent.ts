@@ -4,6 +4,7 @@ import type { AgentConfig } from './config.js';
 import type { Outbox } from './outbox.js';
 import { PROBES, type Target } from './probes/index.js';
 import type { Uplink } from './uplink.js';
+import { AGENT_VERSION } from './version.js';
 
 /** Sources of a report's non-probe parts; each resolves whatever happens (a failing source reports an error). */
 export interface ReportSources {
@@ -94,13 +95,14 @@ export class Agent {
       host,
       outbox: { depth: deps.outbox.depth(), dropped: deps.outbox.dropped() },
       clock: offset === undefined ? {} : { offset_ms: offset },
+      agent_version: AGENT_VERSION,
     };
   }
 
   /** One cycle: measure, commit, send. Returns the committed seq. */
   async cycle(): Promise<number> {
     const report = await this.measure();
-    const { seq, dropped } = this.deps.outbox.append((s) => {
+    const { entry, dropped } = this.deps.outbox.append((s) => {
       report.seq = s;
       return { ts: report.ts, body: JSON.stringify(report) };
     });
@@ -108,9 +110,8 @@ export class Agent {
       this.log.warn({ dropped, total: this.deps.outbox.dropped() }, 'outbox full: oldest reports dropped');
       this.deps.uplink?.event({ type: 'outbox_overflow', count: dropped });
     }
-    const newest = this.deps.outbox.newest();
-    if (newest && newest.seq === seq) this.deps.uplink?.sendLive(newest);
-    return seq;
+    this.deps.uplink?.sendLive(entry);
+    return entry.seq;
   }
 
   start(): void {

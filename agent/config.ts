@@ -19,7 +19,7 @@ export const outboxSchema = z.strictObject({
   /** Directory of the outbox database. */
   path: z.string().min(1),
   max_bytes: sizeBytes.prefault('256MB'),
-  /** How long to wait for the collector's ack before sending a report again (doubling per attempt, up to 32×). */
+  /** How long to wait for the collector's ack before sending a report again (doubling per attempt, up to 8×: agent/outbox.ts). */
   ack_timeout: durationMs.prefault('30s'),
   /** Reports per second sent from the backlog after a reconnect. */
   backfill_rate: z.number().min(1).max(10_000).default(50),

@@ -7,7 +7,8 @@ import { readSecret } from '../lib/secrets.js';
 import { checkBrokerFiles } from '../lib/broker.js';
 import { Agent, type ReportSources } from './agent.js';
 import { agentConfigSchema, type AgentConfig } from './config.js';
-import { SqliteOutbox } from './outbox.js';
+import type { Outbox } from './outbox.js';
+import { openOutbox } from './outbox-open.js';
 import { gatewayResolver } from './probes/index.js';
 import { buildSources, type StationSources } from './sources.js';
 import { assertStartable } from './preflight.js';
@@ -43,7 +44,7 @@ export function keepYoungGenerationSmall(): void {
 export interface RunningAgent {
   agent: Agent;
   uplink: Uplink;
-  outbox: SqliteOutbox;
+  outbox: Outbox;
   station: StationSources;
   stop(): Promise<void>;
 }
@@ -56,7 +57,7 @@ export function startAgent(cfg: AgentConfig, opts: { configFile: string; log?: L
   const now = opts.now ?? Date.now;
   const password = readSecret({ file: cfg.broker.password_file, envName: 'LINKWATCH_BROKER_PASSWORD', key: 'broker.password_file', configFile: opts.configFile, log });
   let uplink: Uplink | undefined;
-  const outbox = new SqliteOutbox({
+  const outbox = openOutbox({
     dir: cfg.outbox.path,
     maxBytes: cfg.outbox.max_bytes,
     onReset: (movedTo, reason) => {

@@ -9,7 +9,7 @@ import { checkReadiness } from './preflight.js';
 
 /** An outbox that keeps nothing: `--once` measures and prints, it never commits or sends. */
 const NO_OUTBOX: Outbox = {
-  append: () => ({ seq: 0, dropped: 0 }),
+  append: (build) => ({ entry: { seq: 0, attempts: 0, ...build(0) }, dropped: 0 }),
   newest: () => undefined,
   due: () => [],
   markSent: () => {},

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import YAML from 'yaml';
-import { SqliteOutbox } from '../agent/outbox.js';
+import { openOutbox } from '../agent/outbox-open.js';
 import type { RunningCollector } from '../collector/main.js';
 import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
 import { decodePayload } from '../protocol/codec.js';
@@ -45,7 +45,7 @@ async function main() {
 
   // The outage: the last 24 h of reports, committed through the agent's own outbox.
   const outboxDir = join(dir, 'outbox');
-  const outbox = new SqliteOutbox({ dir: outboxDir, maxBytes: 256 * 1024 * 1024 });
+  const outbox = openOutbox({ dir: outboxDir, maxBytes: 256 * 1024 * 1024 });
   const rnd = prng(3);
   const t0 = Date.now() - REPORTS * 10_000;
   for (let i = 0; i < REPORTS; i++) outbox.append((seq) => ({ ts: t0 + i * 10_000, body: JSON.stringify(makeReport(STATION, seq, t0 + i * 10_000, rnd)) }));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadAgentConfig, startAgent, type RunningAgent } from '../agent/main.js';
-import { SqliteOutbox } from '../agent/outbox.js';
+import { openOutbox } from '../agent/outbox-open.js';
 import type { RunningCollector } from '../collector/main.js';
 import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
 import { silentLogger } from '../lib/log.js';
@@ -104,7 +104,7 @@ async function live(station: string, compress: boolean): Promise<Measured & { co
 
 async function backfill(station: string, compress: boolean): Promise<Measured> {
   // A backlog as an outage leaves it: BACKLOG reports at 10 s steps ending now, committed by the agent's own outbox.
-  const outbox = new SqliteOutbox({ dir: join(dir, 'outbox', station), maxBytes: 256 * 1024 * 1024 });
+  const outbox = openOutbox({ dir: join(dir, 'outbox', station), maxBytes: 256 * 1024 * 1024 });
   const rnd = prng(7);
   const t0 = Date.now() - BACKLOG * 10_000;
   for (let i = 0; i < BACKLOG; i++) {

