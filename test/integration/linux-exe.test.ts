@@ -27,7 +27,7 @@ describe('the Linux executable', () => {
 
   const config = (station: string) =>
     env.writeConfig(`${station}.yaml`, env.agentConfig(station, {
-      interval: '300ms',
+      interval: '1s',
       outbox: { path: join(env.dir, 'outbox', station), ack_timeout: '2s', backfill_rate: 500 },
       targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: tcp.port, count: 1 }],
     }));
