@@ -25,6 +25,12 @@ export const outboxSchema = z.strictObject({
   backfill_rate: z.number().min(1).max(10_000).default(50),
   /** Reports per backfill message. */
   backfill_batch: z.number().int().min(1).max(500).default(50),
+  /**
+   * Backfill reports sent and not yet acknowledged, at most (default two batches). Past it the station waits for acks,
+   * so after a province-wide outage each station holds only this much in the broker's queue ahead of its live
+   * reports, and a slow collector slows the backfill instead of burying the live reports under it.
+   */
+  backfill_window: z.number().int().min(1).max(100_000).optional(),
 });
 
 /**

@@ -39,6 +39,10 @@ export interface UplinkEvents {
 export class Uplink extends EventEmitter<UplinkEvents> {
   private client: MqttClient | undefined;
   private supervisor: ConnectionSupervisor | undefined;
+  /** Backfill reports sent and not yet acknowledged, with when they went (at most `outbox.backfill_window`). */
+  private readonly inFlight = new Map<number, number>();
+  /** Backfill reports that may still go out this second (`outbox.backfill_rate`). */
+  private budget = 0;
   private timer: NodeJS.Timeout | undefined;
   private wasConnected = false;
   private readonly heldEvents: EventMessage[] = [];
@@ -115,7 +119,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     client.on('message', (topic, payload) => {
       if (topic === this.topics.ack) this.handleAck(payload);
     });
-    this.timer = setInterval(() => this.pump(), 1000);
+    this.timer = setInterval(() => this.tick(), 1000);
     this.timer.unref();
   }
 
@@ -163,16 +167,32 @@ export class Uplink extends EventEmitter<UplinkEvents> {
 
   private sendNewestThenBacklog() {
     this.deps.outbox.resetSent();
+    this.inFlight.clear();
     const newest = this.deps.outbox.newest();
     if (newest) this.send([newest]);
+    this.budget = Math.ceil(this.cfg.outbox.backfill_rate);
+    this.pump();
+  }
+
+  /** Every second: a new second's worth of backfill (`backfill_rate`), as far as the window allows. */
+  private tick() {
+    this.budget = Math.ceil(this.cfg.outbox.backfill_rate);
     this.pump();
   }
 
   /** Sends due reports from the backlog, oldest first, at most `backfill_rate` a second in batches. */
   private pump() {
     if (!this.connected) return;
-    const { ack_timeout, backfill_rate, backfill_batch } = this.cfg.outbox;
-    const due = this.deps.outbox.due(this.deps.now(), ack_timeout, Math.ceil(backfill_rate));
+    const { ack_timeout, backfill_batch } = this.cfg.outbox;
+    const window = this.cfg.outbox.backfill_window ?? 2 * backfill_batch;
+    const now = this.deps.now();
+    // A report whose ack is overdue is due again (the outbox says when); it no longer holds a place in the window.
+    for (const [seq, at] of this.inFlight) if (now - at >= ack_timeout) this.inFlight.delete(seq);
+    const room = Math.min(this.budget, window - this.inFlight.size);
+    if (room <= 0) return;
+    const due = this.deps.outbox.due(now, ack_timeout, room);
+    this.budget -= due.length;
+    for (const e of due) this.inFlight.set(e.seq, now);
     for (let i = 0; i < due.length; i += backfill_batch) this.send(due.slice(i, i + backfill_batch));
   }
 
@@ -211,5 +231,8 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       return;
     }
     this.stats.acked += this.deps.outbox.ack(seqs);
+    for (const seq of seqs) this.inFlight.delete(seq);
+    // Acks open the window: the backfill goes on at once, within this second's budget, not at the next tick.
+    if (this.budget > 0) this.pump();
   }
 }

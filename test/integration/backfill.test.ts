@@ -144,4 +144,46 @@ describe('backfill after an outage', () => {
       await proc.stop();
     }
   });
+
+  it('holds at most backfill_window reports unacknowledged, so a collector that does not answer stops the backfill', async () => {
+    // A station the registry does not know is never acknowledged (its reports are refused as unknown_station, and
+    // with no readable identity no ack goes back): exactly a collector that cannot keep up, seen from the agent.
+    const station = 'bk-unregistered-window';
+    const outboxDir = join(env.dir, 'outbox', station);
+    const raw = env.agentConfig(station, {
+      interval: '10s',
+      outbox: { path: outboxDir, ack_timeout: '60s', backfill_rate: 1000, backfill_batch: 10, backfill_window: 40 },
+      targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: targetPort, count: 1 }],
+    });
+    const cfg = agentConfigSchema.parse(raw);
+    const outbox = openOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
+    const start = Date.now() - 3_600_000;
+    let clock = start;
+    const agent = new Agent(cfg, { log: silentLogger(), now: () => clock, outbox });
+    for (let i = 0; i < 300; i++) {
+      clock = start + i * 10_000;
+      await agent.cycle();
+    }
+    outbox.close();
+
+    const watcher = await mqtt.connectAsync(env.mqtt.url, { protocolVersion: 5, clientId: 'window-watcher' });
+    const seqs: number[] = [];
+    watcher.on('message', (_t, payload) => {
+      const v = decodePayload(payload, 50e6);
+      for (const item of (Array.isArray(v) ? v : [v]) as Array<{ seq: number }>) seqs.push(item.seq);
+    });
+    await watcher.subscribeAsync(`linkwatch/v1/${station}/report`, { qos: 1 });
+    const proc = runCli(['agent', '--config', env.writeConfig('agent-window.yaml', raw)]);
+    try {
+      await eventually('the window sent', () => seqs.length >= 41);
+      // Three more seconds: at 1,000 a second the backfill would have sent the whole outbox by now, were it not held.
+      await new Promise((r) => setTimeout(r, 3000));
+      const backfill = seqs.slice(1).filter((s) => s < 299);
+      expect(seqs[0]).toBeGreaterThanOrEqual(299); // the newest first
+      expect(backfill).toEqual(Array.from({ length: 40 }, (_, i) => i)); // then the oldest 40, and nothing more
+    } finally {
+      await proc.stop();
+      await watcher.endAsync();
+    }
+  });
 });
