@@ -7,7 +7,7 @@ import type { Influx } from '../influx.js';
 import type { Station } from '../registry.js';
 import { ROLLUP_RP } from '../retention.js';
 import type { Cause } from '../verdict/types.js';
-import { combineRollups, PERCENTILE_FIELDS, type OutageSegment, type Rollup } from './rollup.js';
+import { combineRollups, PERCENTILE_FIELDS, rollupOf, type OutageSegment, type Rollup } from './rollup.js';
 import { buildStatement, type DailyTotals, type RollupTotals, type Statement, type StatementStation } from './statement.js';
 import { DAY_MS, vnDayStart, vnMonthStart } from './time.js';
 
@@ -51,19 +51,6 @@ export function statementQueries(o: { from: number; to: number; isp?: string }):
     outages: `SELECT "end", "cause", "continued" FROM "${ROLLUP_RP}"."sla_outage" ${where} GROUP BY "station"`,
     daily: `SELECT "available_s", "downtime_s", "unknown_s", "period_s", "station" FROM ${d} ${where}`,
   };
-}
-
-function rollupOf(r: Row): Rollup {
-  const out: Rollup = {
-    period_s: num(r.period_s) ?? 0, available_s: num(r.available_s) ?? 0, downtime_s: num(r.downtime_s) ?? 0,
-    maintenance_s: num(r.maintenance_s) ?? 0, station_side_s: num(r.station_side_s) ?? 0, other_s: num(r.other_s) ?? 0,
-    unknown_s: num(r.unknown_s) ?? 0, outages: num(r.outages) ?? 0, sla_target: num(r.sla_target) ?? 0,
-  };
-  for (const k of PERCENTILE_FIELDS) {
-    const v = num(r[k]);
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
 }
 
 /** Reads the rollups of `[from, to)` and builds the statement. */

@@ -11,7 +11,7 @@ import { stationTags } from '../points.js';
 import type { Station } from '../registry.js';
 import { ensureRetention, ROLLUP_RP } from '../retention.js';
 import type { Cause, State } from '../verdict/types.js';
-import { combineRollups, PERCENTILE_FIELDS, rollupDay, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
+import { combineRollups, rollupOf, rollupDay, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
 import { DAY_MS, hourStart, HOUR_MS, nextVnMonth, vnDayStart, vnMonthStart } from './time.js';
 
 
@@ -58,19 +58,6 @@ export function outagePoint(s: Station, seg: OutageSegment): IPoint {
     fields: { end: seg.end, duration_s: (seg.end - seg.start) / 1000, cause: seg.cause, continued: seg.continued ? 1 : 0 },
     timestamp: seg.start,
   };
-}
-
-function rollupOf(r: Row): Rollup {
-  const out: Rollup = {
-    period_s: num(r.period_s) ?? 0, available_s: num(r.available_s) ?? 0, downtime_s: num(r.downtime_s) ?? 0,
-    maintenance_s: num(r.maintenance_s) ?? 0, station_side_s: num(r.station_side_s) ?? 0, other_s: num(r.other_s) ?? 0,
-    unknown_s: num(r.unknown_s) ?? 0, outages: num(r.outages) ?? 0, sla_target: num(r.sla_target) ?? 0,
-  };
-  for (const k of PERCENTILE_FIELDS) {
-    const v = num(r[k]);
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
 }
 
 export class RollupJob {

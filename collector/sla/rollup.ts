@@ -243,3 +243,19 @@ export function joinSegments(segments: readonly OutageSegment[], from: number, t
   }
   return out.map((o) => ({ start: o.start, end: o.end, cause: [...o.byCause].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]![0] }));
 }
+
+/** A rollup as InfluxDB returns its point (missing fields read 0; absent percentiles stay absent). */
+export function rollupOf(r: Readonly<Record<string, unknown>>): Rollup {
+  const out: Rollup = {
+    period_s: finite(r.period_s) ?? 0, available_s: finite(r.available_s) ?? 0, downtime_s: finite(r.downtime_s) ?? 0,
+    maintenance_s: finite(r.maintenance_s) ?? 0, station_side_s: finite(r.station_side_s) ?? 0, other_s: finite(r.other_s) ?? 0,
+    unknown_s: finite(r.unknown_s) ?? 0, outages: finite(r.outages) ?? 0, sla_target: finite(r.sla_target) ?? 0,
+  };
+  for (const k of PERCENTILE_FIELDS) {
+    const v = finite(r[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+const finite = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
