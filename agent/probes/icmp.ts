@@ -90,7 +90,15 @@ export function runPing(cmd: PingCommand, signal: AbortSignal): Promise<PingRun>
     const chunks: Buffer[] = [];
     let killed = false;
     let settled = false;
-    const child = spawn(cmd.file, cmd.args, { ...cmd.options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(cmd.file, cmd.args, { ...cmd.options, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      // Node throws, rather than emits, the errors it does not count as run-time ones: EPERM when exec is refused
+      // (CAP_NET_RAW outside a service's bounding set). A refused ping is a failed sample, not a bug.
+      resolve({ output: '', killed: false, spawnError: err as NodeJS.ErrnoException });
+      return;
+    }
     const kill = () => {
       killed = true;
       child.kill();
@@ -104,8 +112,8 @@ export function runPing(cmd: PingCommand, signal: AbortSignal): Promise<PingRun>
       signal.removeEventListener('abort', kill);
       resolve({ output: decodePingBytes(Buffer.concat(chunks)), killed, ...(spawnError ? { spawnError } : {}) });
     };
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => chunks.push(c));
+    child.stdout!.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr!.on('data', (c: Buffer) => chunks.push(c));
     child.once('error', (err) => finish(err));
     child.once('close', () => finish());
   });

@@ -39,4 +39,12 @@ describe('runPing on the bytes of a non-UTF-8 ping.exe', () => {
     expect(parsed.rtts).toEqual([161, 47]);
     expect(pingResult(parsed, { killed: true, count: 4 })).toMatchObject({ ok: true, sent: 4, received: 2, loss: 0.5 });
   });
+
+  it('resolves with the error when node refuses to spawn ping at once, instead of throwing into the cycle', async () => {
+    // Node throws, not emits, some spawn errors (EPERM when a service's bounding set lacks CAP_NET_RAW, or an argument
+    // it cannot pass); a NUL byte in an argument is one that can be made anywhere, as any user.
+    const run = await runPing({ file: process.execPath, args: ['-e', 'x\0y'], options: { windowsHide: true }, budgetMs: 5000 }, new AbortController().signal);
+    expect(run.spawnError?.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(run.killed).toBe(false);
+  });
 });
