@@ -206,7 +206,7 @@ function circuitPage(doc: Doc, s: Statement, r: StatementRow, opts: PdfOptions) 
   }
 }
 
-/** Bars of daily availability against the SLO line; a day without data is a grey stub. */
+/** Bars of daily availability against the SLO line; a day without data is a short grey bar. */
 function dailyChart(doc: Doc, r: StatementRow, lang: Lang) {
   const days = r.daily!;
   const h = 110;

@@ -3,7 +3,7 @@
  * read.ts, the formats in format.ts and pdf.ts.
  */
 import type { Cause } from '../verdict/types.js';
-import { joinSegments, PERCENTILE_FIELDS, type OutageSegment } from './rollup.js';
+import { joinSegments, PERCENTILE_FIELDS, type OutageSegment, type Rollup } from './rollup.js';
 import { DAY_MS, TIME_ZONE, vnDate, vnDayStart, vnIso } from './time.js';
 
 /** A station as the statement names it (from the registry, or the rollups' tags for a station no longer in it). */
@@ -18,23 +18,8 @@ export interface StatementStation {
   sla_target: number;
 }
 
-/** Sums (and combined percentiles) of a station's rollups over the range. */
-export interface RollupTotals {
-  period_s: number;
-  available_s: number;
-  downtime_s: number;
-  maintenance_s: number;
-  station_side_s: number;
-  other_s: number;
-  unknown_s: number;
-  outages: number;
-  rtt_p50_ms?: number;
-  rtt_p95_ms?: number;
-  loss_p50?: number;
-  loss_p95?: number;
-  jitter_p50_ms?: number;
-  jitter_p95_ms?: number;
-}
+/** Sums (and combined percentiles) of a station's rollups over the range: a rollup without its target. */
+export type RollupTotals = Omit<Rollup, 'sla_target'>;
 
 export interface DailyTotals {
   /** Start of the Vietnamese day (ms epoch). */
