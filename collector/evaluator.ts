@@ -51,8 +51,6 @@ export type EvaluatorConfig = z.output<typeof evaluatorConfigSchema>;
 
 export interface EvaluatorDeps {
   influx: Influx;
-  /** The database the client writes to (its schema is registered for it). */
-  database: string;
   log: Logger;
   now: () => number;
   registry: () => ReadonlyMap<string, Station>;

@@ -95,7 +95,7 @@ function newEvaluator(cfg: CollectorConfig, opts: CollectorOptions & { log: Logg
     vpnIsps: cfg.sla.vpn_isps, rawRetentionMs: cfg.influx.raw_retention, rollupRetentionMs: cfg.influx.rollup_retention,
   });
   return new Evaluator({
-    influx, database: cfg.influx.database, log: opts.log.child({ component: 'evaluator' }), now: opts.now, registry,
+    influx, log: opts.log.child({ component: 'evaluator' }), now: opts.now, registry,
     evaluator: cfg.evaluator, verdicts: cfg.verdicts, collectorStatsMs: cfg.stats_interval, rollups, ...(opts.onEvaluated ? { onEvaluated: opts.onEvaluated } : {}),
   });
 }

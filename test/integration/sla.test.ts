@@ -105,7 +105,7 @@ describe('linkwatch sla on real servers: an ISP outage, a LAN fault, maintenance
       vpnIsps: cfg.sla.vpn_isps, rawRetentionMs: cfg.influx.raw_retention, rollupRetentionMs: cfg.influx.rollup_retention,
     });
     const evaluator = new Evaluator({
-      influx: collector.influx, database: env.database, log: silentLogger(), now: () => simNow, registry: collector.registry,
+      influx: collector.influx, log: silentLogger(), now: () => simNow, registry: collector.registry,
       evaluator: cfg.evaluator, verdicts: cfg.verdicts, rollups: rolls,
     });
     const evaluate = async (k: number) => {

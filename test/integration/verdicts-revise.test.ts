@@ -64,7 +64,7 @@ describe('revising health after a backfill, on real servers', () => {
     collector = await startCollector(cfg, { configFile, log: silentLogger(), now: () => simNow });
     const sink = new Writable({ write(chunk: Buffer, _, done) { logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
     evaluator = new Evaluator({
-      influx: collector.influx, database: env.database, log: pino({ level: 'info' }, sink), now: () => simNow, registry: collector.registry,
+      influx: collector.influx, log: pino({ level: 'info' }, sink), now: () => simNow, registry: collector.registry,
       evaluator: cfg.evaluator, verdicts: cfg.verdicts,
     });
     publisher = await mqtt.connectAsync(env.mqtt.url, { protocolVersion: 5, clientId: 'na-ri-sim' });
@@ -183,7 +183,7 @@ describe('revising health after a backfill, on real servers', () => {
 
   it('a second (or restarted) evaluator finds nothing left to revise and writes the same verdicts', async () => {
     const second = new Evaluator({
-      influx: collector.influx, database: env.database, log: silentLogger(), now: () => simNow, registry: collector.registry,
+      influx: collector.influx, log: silentLogger(), now: () => simNow, registry: collector.registry,
       evaluator: cfg.evaluator, verdicts: cfg.verdicts,
     });
     const snapshot = await health(UPLINK);

@@ -107,7 +107,7 @@ describe('verdicts on real servers: 30 stations, 3 districts, six kinds of fault
 
   function newEvaluator() {
     return new Evaluator({
-      influx: collector.influx, database: env.database, log: silentLogger(), now: () => simNow, registry: collector.registry,
+      influx: collector.influx, log: silentLogger(), now: () => simNow, registry: collector.registry,
       evaluator: cfg.evaluator, verdicts: cfg.verdicts,
     });
   }
