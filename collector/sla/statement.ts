@@ -36,16 +36,9 @@ export interface StatementOutage {
   cause: Cause;
 }
 
-/** One circuit of the statement: the JSON row of `linkwatch sla --format json`. */
-export interface StatementRow {
+/** One circuit of the statement: the JSON row of `linkwatch sla --format json` (the station's id as `station`). */
+export interface StatementRow extends Omit<StatementStation, 'id'> {
   station: string;
-  name: string;
-  commune: string;
-  district: string;
-  province: string;
-  isp: string;
-  circuit: string;
-  sla_target: number;
   /** available / (available + ISP downtime) × 100; null when neither was measured. */
   availability_pct: number | null;
   /** availability_pct ≥ sla_target; null when availability is unknown. */
