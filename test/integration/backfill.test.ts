@@ -41,24 +41,35 @@ describe('backfill after an outage', () => {
     await env?.close();
   });
 
-  it('drains a 24-hour outage after reconnect, the live report first', async () => {
-    const outboxDir = join(env.dir, 'outbox', DAY_STATION);
-    const raw = env.agentConfig(DAY_STATION, {
+  /**
+   * A station that measured `cycles` reports at 10 s while offline, on a simulated clock ending now: real cycles of
+   * the real agent committed to its outbox. Returns its config (for the agent process that then reconnects) and what
+   * the outbox kept.
+   */
+  async function measuredOffline(station: string, outbox: Record<string, unknown>, cycles: number) {
+    const outboxDir = join(env.dir, 'outbox', station);
+    const raw = env.agentConfig(station, {
       interval: '10s',
-      outbox: { path: outboxDir, ack_timeout: '20s', backfill_rate: 2000, backfill_batch: 200 },
+      outbox: { path: outboxDir, ...outbox },
       targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: targetPort, count: 1 }],
     });
-    // 24 hours at 10 s measured while offline, on a simulated clock: 8,640 real measurements committed to the outbox.
     const cfg = agentConfigSchema.parse(raw);
-    const outbox = openOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
-    const start = Date.now() - 86_400_000;
+    const box = openOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
+    const start = Date.now() - cycles * 10_000;
     let clock = start;
-    const agent = new Agent(cfg, { log: silentLogger(), now: () => clock, outbox });
-    for (let i = 0; i < 8640; i++) {
+    const agent = new Agent(cfg, { log: silentLogger(), now: () => clock, outbox: box });
+    for (let i = 0; i < cycles; i++) {
       clock = start + i * 10_000;
       await agent.cycle();
     }
-    outbox.close();
+    const kept = { depth: box.depth(), dropped: box.dropped() };
+    box.close();
+    return { raw, outboxDir, ...kept };
+  }
+
+  it('drains a 24-hour outage after reconnect, the live report first', async () => {
+    // 24 hours at 10 s measured while offline: 8,640 real measurements committed to the outbox.
+    const { raw, outboxDir } = await measuredOffline(DAY_STATION, { ack_timeout: '20s', backfill_rate: 2000, backfill_batch: 200 }, 8640);
     expect(peekOutbox(outboxDir).depth).toBe(8640);
 
     // Watch the wire: the first report message after reconnect must be the newest report alone.
@@ -98,24 +109,7 @@ describe('backfill after an outage', () => {
   });
 
   it('drops the oldest reports at the byte limit, counts them, and the gap shows in InfluxDB', async () => {
-    const outboxDir = join(env.dir, 'outbox', FULL_STATION);
-    const raw = env.agentConfig(FULL_STATION, {
-      interval: '10s',
-      outbox: { path: outboxDir, max_bytes: '40KB', ack_timeout: '20s', backfill_rate: 2000, backfill_batch: 200 },
-      targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: targetPort, count: 1 }],
-    });
-    const cfg = agentConfigSchema.parse(raw);
-    const outbox = openOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
-    const start = Date.now() - 3_600_000;
-    let clock = start;
-    const agent = new Agent(cfg, { log: silentLogger(), now: () => clock, outbox });
-    for (let i = 0; i < 300; i++) {
-      clock = start + i * 10_000;
-      await agent.cycle();
-    }
-    const dropped = outbox.dropped();
-    const depth = outbox.depth();
-    outbox.close();
+    const { raw, dropped, depth } = await measuredOffline(FULL_STATION, { max_bytes: '40KB', ack_timeout: '20s', backfill_rate: 2000, backfill_batch: 200 }, 300);
     console.log(`outbox at 40 KB: 300 reports made, ${depth} kept, ${dropped} dropped`);
     expect(dropped).toBeGreaterThan(0);
     expect(dropped + depth).toBe(300);
@@ -149,22 +143,7 @@ describe('backfill after an outage', () => {
     // A station the registry does not know is never acknowledged (its reports are refused as unknown_station, and
     // with no readable identity no ack goes back): exactly a collector that cannot keep up, seen from the agent.
     const station = 'bk-unregistered-window';
-    const outboxDir = join(env.dir, 'outbox', station);
-    const raw = env.agentConfig(station, {
-      interval: '10s',
-      outbox: { path: outboxDir, ack_timeout: '60s', backfill_rate: 1000, backfill_batch: 10, backfill_window: 40 },
-      targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: targetPort, count: 1 }],
-    });
-    const cfg = agentConfigSchema.parse(raw);
-    const outbox = openOutbox({ dir: outboxDir, maxBytes: cfg.outbox.max_bytes });
-    const start = Date.now() - 3_600_000;
-    let clock = start;
-    const agent = new Agent(cfg, { log: silentLogger(), now: () => clock, outbox });
-    for (let i = 0; i < 300; i++) {
-      clock = start + i * 10_000;
-      await agent.cycle();
-    }
-    outbox.close();
+    const { raw } = await measuredOffline(station, { ack_timeout: '60s', backfill_rate: 1000, backfill_batch: 10, backfill_window: 40 }, 300);
 
     const watcher = await mqtt.connectAsync(env.mqtt.url, { protocolVersion: 5, clientId: 'window-watcher' });
     const seqs: number[] = [];
