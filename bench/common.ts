@@ -2,6 +2,7 @@
  * Shared parts of the benchmarks: realistic reports, a registry, reading another process's CPU and memory from
  * /proc, and small statistics. Benchmarks print figures; they assert nothing about time.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -197,6 +198,18 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
         server.close(() => r());
       }),
   };
+}
+
+/** Stops child processes this benchmark started, by PID: SIGTERM, then SIGKILL after 10 s. */
+export async function stopChildren(children: Iterable<ChildProcess>): Promise<void> {
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    c.kill('SIGTERM');
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => (c.kill('SIGKILL'), r()), 10_000);
+      c.once('exit', () => (clearTimeout(t), r()));
+    });
+  }
 }
 
 /** Runs a benchmark, then its cleanup, also when interrupted (Ctrl-C, SIGTERM): no server outlives it. */

@@ -27,7 +27,7 @@ import YAML from 'yaml';
 import { reportToLines } from '../collector/points.js';
 import { loadRegistry, type Station } from '../collector/registry.js';
 import { startInflux, type LocalServer } from '../deploy/local-servers.js';
-import { arg, cpuSeconds, machineLine, makeReport, median, memoryMb, prng, runBench, sleep, stationIds, writeRegistry } from './common.js';
+import { arg, cpuSeconds, machineLine, makeReport, median, memoryMb, prng, runBench, sleep, stationIds, writeRegistry, stopChildren } from './common.js';
 
 const COUNTS = arg('stations', '150,1000,3400').split(',').map(Number);
 const PERIODS = arg('periods', 8);
@@ -229,15 +229,7 @@ async function main() {
 
 async function cleanup() {
   await stopWriter?.();
-  for (const c of children) {
-    if (c.exitCode === null) {
-      c.kill('SIGTERM');
-      await new Promise<void>((r) => {
-        const t = setTimeout(() => (c.kill('SIGKILL'), r()), 10_000);
-        c.once('exit', () => (clearTimeout(t), r()));
-      });
-    }
-  }
+  await stopChildren(children);
   await influx?.stop();
   rmSync(dir, { recursive: true, force: true });
 }

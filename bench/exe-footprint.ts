@@ -21,7 +21,7 @@ import type { RunningCollector } from '../collector/main.js';
 import { EXECUTABLES } from '../deploy/exe/build.js';
 import { linuxNode, RUNTIME_PACKAGES } from '../deploy/exe/runtimes.js';
 import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
-import { arg, cpuSeconds, machineLine, median, memoryMb, sleep, startBenchCollector, runBench } from './common.js';
+import { arg, cpuSeconds, machineLine, median, memoryMb, sleep, startBenchCollector, runBench, stopChildren } from './common.js';
 
 const MINUTES = arg('minutes', 3);
 const INTERVAL_S = arg('interval', 10);
@@ -133,15 +133,7 @@ async function main() {
 }
 
 async function cleanup() {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGTERM');
-      await new Promise<void>((r) => {
-        const t = setTimeout(() => (c.kill('SIGKILL'), r()), 10_000);
-        c.once('exit', () => (clearTimeout(t), r()));
-      });
-    }
-  }
+  await stopChildren(children);
   await collector?.stop();
   for (const s of servers) s.close();
   await Promise.all([broker?.stop(), influx?.stop()]);
