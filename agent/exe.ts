@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { win32 } from 'node:path';
-import { ConfigError } from '../lib/config-file.js';
+import { ConfigError } from '../lib/errors.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Exit codes as the `linkwatch` CLI's: 0 ok, 1 a service step failed, 2 a bad config or usage. */
@@ -32,6 +32,7 @@ export async function exeMain(argv: string[]): Promise<number> {
     .option('--json', 'with --once: print the report as JSON')
     .action(async (opts: { config?: string; once?: boolean; json?: boolean }) => {
       if (!opts.config) return program.error('error: required option \'-c, --config <file>\' not specified', { exitCode: EXIT.ERROR });
+      if (!opts.once) (await import('./v8-flags.js')).setAgentV8Flags();
       const { loadAgentConfig, startAgent } = await import('./main.js');
       const cfg = loadAgentConfig(opts.config);
       if (opts.once) {

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { join } from 'node:path';
 import { ConfigError, loadConfigFile } from '../lib/config-file.js';
 import { createLogger, type Logger } from '../lib/log.js';
@@ -27,18 +26,6 @@ export function loadAgentConfig(file: string): AgentConfig {
     if (path && !existsSync(path)) throw new ConfigError(file, key, `file not found: ${path}`);
   }
   return cfg;
-}
-
-/**
- * Keeps V8's young generation at its starting size for the agent process. V8 doubles the semi-spaces (up to 16 MB
- * each on 64-bit) whenever a scavenge finds it busy; the agent's short bursts of work each interval (probe output,
- * JSON, SQLite) grew it to 33.6 MB of new space and about 10 MB of resident memory it never gives back. The agent
- * allocates a few MB per cycle and keeps little, so 1 MB semi-spaces cost a few more, cheap, scavenges and no
- * feature. `--semi-space-growth-factor` is read at each growth, so it still takes effect after V8 has started
- * (unlike `--max-semi-space-size`). Call once, from the agent's own process only (docs/performance.md).
- */
-export function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 export interface RunningAgent {

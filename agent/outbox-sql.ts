@@ -25,6 +25,12 @@ export interface SqlOutboxOptions {
 export const OUTBOX_FILE = 'outbox.db';
 // Per-row overhead beyond the body (keys, page slack), so max_bytes bounds the file, not just the bodies.
 const ROW_OVERHEAD = 64;
+/**
+ * SQLite's page cache for the outbox connection, KiB. better-sqlite3 builds SQLite with a 16 MB default (node:sqlite
+ * 2 MB), which a backlog scan after an outage fills and keeps for as long as the agent runs. The outbox reads its
+ * rows in order, once per send, and the OS caches the file anyway, so 1 MB is enough (docs/performance.md).
+ */
+export const PAGE_CACHE_KIB = 1024;
 
 interface Row {
   seq: number;
@@ -75,6 +81,7 @@ export class SqlOutbox implements Outbox {
     this.db = this.openDb(file);
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = FULL');
+    this.db.exec(`PRAGMA cache_size = -${PAGE_CACHE_KIB}`);
     const check = (this.db.prepare('PRAGMA quick_check').get() as { quick_check: string } | undefined)?.quick_check;
     if (check !== 'ok') throw new Error(`outbox quick_check: ${String(check)}`);
     this.db.exec(`

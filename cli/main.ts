@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../lib/config-file.js';
+// lib/errors.js, not lib/config-file.js: the CLI starts without yaml and zod, so `linkwatch agent` can set its V8 flags
+// before they load (agent/v8-flags.ts).
+import { ConfigError } from '../lib/errors.js';
 
 /** Exit codes: 0 ok, 1 some stations not ok (status), 2 error (bad config, unreachable server). */
 export const EXIT = { OK: 0, NOT_OK: 1, ERROR: 2 } as const;
@@ -28,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { config: string; once?: boolean; json?: boolean }) => {
       // Without --once the agent runs as a service and prints no report, so --json would silently do nothing.
       if (opts.json && !opts.once) return program.error('error: --json prints the report of --once; use `linkwatch agent --config FILE --once --json`', { exitCode: EXIT.ERROR });
+      if (!opts.once) (await import('../agent/v8-flags.js')).setAgentV8Flags();
       const { loadAgentConfig, startAgent } = await import('../agent/main.js');
       const cfg = loadAgentConfig(opts.config);
       if (opts.once) {
@@ -38,7 +41,6 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
         return;
       }
-      (await import('../agent/main.js')).keepYoungGenerationSmall();
       const running = startAgent(cfg, { configFile: opts.config });
       await waitForSignal();
       await running.stop();
@@ -86,8 +88,10 @@ export async function main(argv: string[]): Promise<number> {
       });
     });
 
-  const { credentialsCommand } = await import('./credentials.js');
-  credentialsCommand(program.command('credentials').description('station CA, client certificates, CRL, broker passwords and ACL, agent configs'));
+  const credentials = program.command('credentials').description('station CA, client certificates, CRL, broker passwords and ACL, agent configs');
+  // Its subcommands load node-forge and the registry reader (csv-parse, iconv-lite), which a running agent never
+  // uses, so they are added only when `credentials` is on the command line (docs/performance.md, "Agent footprint").
+  if (argv.slice(2).includes('credentials')) (await import('./credentials.js')).credentialsCommand(credentials);
 
   program
     .command('dashboards')

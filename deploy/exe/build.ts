@@ -39,6 +39,19 @@ const createRequireToRequire: Plugin = {
   },
 };
 
+/**
+ * zod's core re-exports every one of its ~50 error-message locales (`z.locales`), which the agent never uses: the
+ * English messages its config errors are written in come from `locales/en.js`, which zod's schemas import by
+ * themselves. The bundle gets an empty namespace in place of the index, so the locales are neither carried nor loaded.
+ */
+const withoutZodLocales: Plugin = {
+  name: 'without-zod-locales',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[/\\]zod[/\\]v4[/\\]/.test(args.importer) ? { path: 'zod-locales', namespace: 'empty' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
 async function bundle(outfile: string): Promise<void> {
   const result = await build({
     entryPoints: [join(REPO_ROOT, 'deploy', 'exe', 'entry.ts')],
@@ -55,12 +68,13 @@ async function bundle(outfile: string): Promise<void> {
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
     define: { 'import.meta.url': '__linkwatch_import_meta_url' },
     banner: { js: 'const __linkwatch_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [createRequireToRequire],
+    plugins: [createRequireToRequire, withoutZodLocales],
     logLevel: 'warning',
     metafile: true,
   });
   const inputs = Object.keys(result.metafile.inputs);
   if (inputs.some((i) => i.includes('better-sqlite3/') || i.endsWith('.node'))) throw new Error('a native addon got into the bundle');
+  if (inputs.some((i) => /zod\/v4\/locales\/(?!en\.js$)/.test(i))) throw new Error('zod locales other than English got into the bundle');
 }
 
 function seaBlob(node: string, main: string, blob: string): void {

@@ -5,6 +5,7 @@
  * while offline, by station + seq.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_VERSION } from '../../agent/version.js';
@@ -70,6 +71,18 @@ describe('the Linux executable', () => {
     await eventually('acknowledged: the outbox holds only the newest reports', () => peekOutbox(join(env.dir, 'outbox', station)).depth <= 2, 20_000);
     await kill9(agent);
   }, 120_000);
+
+  it('refuses a bad config in English naming the key, and carries none of zod\'s other locales', async () => {
+    const file = env.writeConfig('bad.yaml', env.agentConfig('bk-lx-live', { targets: [{ name: 'hub', role: 'core', kind: 'tcp', host: '127.0.0.1', port: 99_999 }] }));
+    const child = spawn(exe, ['--config', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(2);
+    expect(err).toMatch(/config error: .*bad\.yaml: targets\[0\]\.port: Too big: expected number to be <=65535/);
+    // "Zeichen" is in zod's German messages only (zod/v4/locales/de.js); deploy/exe/build.ts leaves the locales out.
+    expect(readFileSync(exe).includes('Zeichen')).toBe(false);
+  });
 
   it('keeps every committed report through SIGKILLs while offline, then stores each once', async () => {
     const station = 'bk-lx-kill';

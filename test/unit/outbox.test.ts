@@ -9,7 +9,7 @@ import { isDue, resendDelayMs, type Outbox } from '../../agent/outbox.js';
 import { betterSqliteOutbox } from '../../agent/outbox-better-sqlite3.js';
 import { openOutbox, outboxDriver, type OutboxDriver } from '../../agent/outbox-open.js';
 import { nodeSqliteOutbox, type NodeSqliteModule } from '../../agent/outbox-node-sqlite.js';
-import type { SqlOutboxOptions } from '../../agent/outbox-sql.js';
+import { PAGE_CACHE_KIB, SqlOutbox, type SqlDatabase, type SqlOutboxOptions } from '../../agent/outbox-sql.js';
 import { linuxNode, REPO_ROOT } from '../../deploy/exe/runtimes.js';
 import { tempDir } from '../helpers/env.js';
 
@@ -22,15 +22,15 @@ const betterSqlite = (() => {
     return undefined;
   }
 })();
-const IMPLEMENTATIONS: Array<[OutboxDriver, ((opts: SqlOutboxOptions) => Outbox) | undefined]> = [
-  ['better-sqlite3', betterSqlite && ((opts) => betterSqliteOutbox(betterSqlite, opts))],
-  ['node:sqlite', nodeSqlite && ((opts) => nodeSqliteOutbox(nodeSqlite, opts))],
+const IMPLEMENTATIONS: Array<[OutboxDriver, ((opts: SqlOutboxOptions) => Outbox) | undefined, ((file: string) => SqlDatabase) | undefined]> = [
+  ['better-sqlite3', betterSqlite && ((opts) => betterSqliteOutbox(betterSqlite, opts)), betterSqlite && ((file) => new betterSqlite(file))],
+  ['node:sqlite', nodeSqlite && ((opts) => nodeSqliteOutbox(nodeSqlite, opts)), nodeSqlite && ((file) => new nodeSqlite.DatabaseSync(file))],
 ];
 
 /**
  * The contract every outbox implementation keeps (one suite, run against each implementation).
  */
-function outboxContract(name: string, open: (dir: string, maxBytes: number) => Outbox) {
+function outboxContract(name: string, open: (dir: string, maxBytes: number) => Outbox, openDb: (file: string) => SqlDatabase) {
   describe(`${name} outbox contract`, () => {
     const opened: Outbox[] = [];
     const make = (maxBytes = 1_000_000, dir = tempDir('lw-outbox-')) => {
@@ -125,11 +125,19 @@ function outboxContract(name: string, open: (dir: string, maxBytes: number) => O
       expect(o.due(0, 1000, 1)[0]!.seq).toBe(dropped); // the survivors are the newest
       expect(o.newest()!.seq).toBe(99);
     });
+
+    // better-sqlite3's own default is 16 MB, kept for the agent's life once a backlog scan has filled it.
+    it(`bounds SQLite's page cache of its connection to ${PAGE_CACHE_KIB} KiB`, () => {
+      let db: SqlDatabase | undefined;
+      const o = new SqlOutbox((file) => (db = openDb(file)), { dir: tempDir('lw-outbox-'), maxBytes: 1_000_000 });
+      opened.push(o);
+      expect(db!.prepare('PRAGMA cache_size').get()).toEqual({ cache_size: -PAGE_CACHE_KIB });
+    });
   });
 }
 
-for (const [driver, impl] of IMPLEMENTATIONS) {
-  if (impl) outboxContract(driver, (dir, maxBytes) => impl({ dir, maxBytes }));
+for (const [driver, impl, openDb] of IMPLEMENTATIONS) {
+  if (impl && openDb) outboxContract(driver, (dir, maxBytes) => impl({ dir, maxBytes }), openDb);
 }
 
 describe('resend policy', () => {
