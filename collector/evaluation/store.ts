@@ -169,7 +169,8 @@ export class EvaluationStore {
     for (const station of names) {
       const byTs = new Map(cycles.get(station)!.map((c) => [c.ts, c]));
       for (const c of read.get(station) ?? []) byTs.set(c.ts, c);
-      cycles.set(station, [...byTs.values()].sort((a, b) => a.ts - b.ts));
+      if (byTs.size > 0) cycles.set(station, [...byTs.values()].sort((a, b) => a.ts - b.ts));
+      else cycles.delete(station);
     }
     return cycles;
   }
