@@ -198,4 +198,29 @@ describe('the cycle field on real servers', () => {
     expect(restarted.stats.full_reads).toBe(1);
     expect(again.verdicts).toEqual(e.verdicts);
   });
+
+  it('reads a database written wholly before the upgrade, more stations than it names in a filter, from the measurements', async () => {
+    // Right after the upgrade every report of the look-back lacks the field: 250 stations, each two periods.
+    const old = new Influx({ url: env.influx.url, database: 'before_upgrade', timeout: 10_000 });
+    await old.ensureDatabase();
+    const template = registry.get(IDS[0]!)!;
+    const lines: string[] = [];
+    for (let n = 0; n < 250; n++) {
+      const station: Station = { ...template, id: `bk-old-${n}`, district: DISTRICTS[n % 3]! };
+      for (const k of [0, 1]) {
+        const r = report.parse({ ...reportOf(n % IDS.length, k), station: station.id });
+        for (const p of reportToPoints(r, station, r.ts + 200)) {
+          if (p.measurement === 'report') delete (p.fields as Record<string, unknown>).cycle;
+          lines.push(pointToLine(p));
+        }
+      }
+    }
+    await old.writeLines(lines.join('\n'));
+    const store = new EvaluationStore(old, P / 1000);
+    const [from, to] = [T(0) - P, T(2)];
+    const measured = await store.measuredCycles(from, to);
+    expect([...measured.values()].flat()).toHaveLength(500);
+    expect((await store.recent(from, to, to, 2000)).cycles).toEqual(measured);
+    expect((await store.seed(T(2), 3 * P, 2000)).cycles).toEqual(measured);
+  });
 });
