@@ -58,6 +58,8 @@ export const MEASUREMENTS = {
     fields: {
       seq: 'integer', delay_ms: 'integer', outbox_depth: 'integer', outbox_dropped: 'integer', interval_s: 'float',
       clock_offset_ms: 'float', agent_version: 'string',
+      // What the evaluator reads of the report, in one field (collector/cycle-field.ts).
+      cycle: 'string',
     },
   },
   status: { tags: STATION_TAGS, fields: { state: 'string' } },

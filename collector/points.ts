@@ -4,6 +4,7 @@
  * straight into the write body); `reportToPoints` is the same mapping as point objects, for tools and tests.
  */
 import type { Report } from '../protocol/report.js';
+import { encodeCycle } from './cycle-field.js';
 import { escapeTag, fieldsText, tagsText, type FieldValues, type Measurement, type Point } from './influx.js';
 import type { Station } from './registry.js';
 
@@ -44,7 +45,7 @@ function eachPoint(r: Report, storedAt: number, emit: Emit): void {
   }
   emit('report', undefined, {
     seq: r.seq, delay_ms: Math.max(0, storedAt - r.ts), outbox_depth: r.outbox.depth, outbox_dropped: r.outbox.dropped,
-    interval_s: r.interval_s, clock_offset_ms: r.clock.offset_ms, agent_version: r.agent_version,
+    interval_s: r.interval_s, clock_offset_ms: r.clock.offset_ms, agent_version: r.agent_version, cycle: encodeCycle(r),
   });
 }
 

@@ -4,6 +4,7 @@
  * of the evaluator is pure or in-memory and never sees a row.
  */
 import type { IPoint } from 'influx';
+import { decodeCycle } from '../cycle-field.js';
 import type { Influx } from '../influx.js';
 import type { CollectorPoint } from '../verdict/pipeline.js';
 import type { Role } from '../../protocol/report.js';
@@ -63,6 +64,12 @@ export interface StationSpan {
 const REPORT_FIELDS = `"interval_s", "clock_offset_ms"`;
 const PROBE_FIELDS = `"ok", "loss", "rtt_avg_ms", "jitter_ms"`;
 
+/**
+ * Above this many stations, a fallback read of reports written without the `cycle` field reads every station (and
+ * keeps those), instead of naming each in an OR that InfluxDB matches slower than it reads.
+ */
+const FILTER_MAX = 200;
+
 /** Turns report, probe, session and backlog rows (grouped by station) into each station's cycles, oldest first. */
 export function toCycles(reports: Row[], probes: Row[], sessions: Row[], backlogs: Row[], defaultInterval_s: number): Map<string, Cycle[]> {
   const cycles = new Map<string, Map<number, Cycle>>();
@@ -116,7 +123,59 @@ export class EvaluationStore {
     return this.influx.query(q, { precision: 'ms' }) as unknown as Promise<Row[][]>;
   }
 
-  /** The four queries that read cycles measured in `(from, to]`, of `stations` only when given. */
+  // The influx package answers one query with its rows, not a list of one.
+  private queryOne(q: string): Promise<Row[]> {
+    return this.influx.query(q, { precision: 'ms' }) as unknown as Promise<Row[]>;
+  }
+
+  /**
+   * The query that reads cycles measured in `(from, to]` from the reports' `cycle` field (collector/cycle-field.ts),
+   * of `stations` only when given. `interval_s`, which every report has, finds the reports written without it.
+   */
+  private cycleFieldQuery(from: number, to: number, stations?: readonly string[]): string {
+    const where = `${stations ? `${stationFilter(stations)} AND ` : ''}time > ${from}ms AND time <= ${to}ms`;
+    return `SELECT "cycle", "interval_s" FROM "report" WHERE ${where} GROUP BY "station"`;
+  }
+
+  /**
+   * Cycles from the rows of `cycleFieldQuery`; the reports among them without a `cycle` field this reader knows (stored
+   * before the upgrade, or by an older collector) are read from the four measurements instead, for their stations and
+   * time span only.
+   */
+  private async cyclesOfFieldRows(rows: Row[], stations?: readonly string[]): Promise<Map<string, Cycle[]>> {
+    const cycles = new Map<string, Cycle[]>();
+    const lacking = new Map<string, { from: number; to: number }>();
+    for (const r of rows) {
+      const station = String(r.station);
+      const ts = ms(r.time);
+      const c = typeof r.cycle === 'string' ? decodeCycle(r.cycle, ts) : undefined;
+      if (c) {
+        let held = cycles.get(station);
+        if (!held) cycles.set(station, (held = []));
+        held.push(c);
+        continue;
+      }
+      const span = lacking.get(station);
+      if (span) span.to = Math.max(span.to, ts);
+      else lacking.set(station, { from: ts, to: ts });
+      cycles.get(station) ?? cycles.set(station, []);
+    }
+    if (lacking.size === 0) return cycles;
+    const names = [...lacking.keys()];
+    const from = Math.min(...[...lacking.values()].map((s) => s.from)) - 1;
+    const to = Math.max(...[...lacking.values()].map((s) => s.to));
+    const filter = names.length <= FILTER_MAX ? names : stations;
+    const read = await this.measuredCycles(from, to, filter);
+    for (const station of names) {
+      const byTs = new Map(cycles.get(station)!.map((c) => [c.ts, c]));
+      for (const c of read.get(station) ?? []) byTs.set(c.ts, c);
+      if (byTs.size > 0) cycles.set(station, [...byTs.values()].sort((a, b) => a.ts - b.ts));
+      else cycles.delete(station);
+    }
+    return cycles;
+  }
+
+  /** The four queries that read cycles measured in `(from, to]` from `report`, `probe`, `session` and `backlog`. */
   private cycleQueries(from: number, to: number, stations?: readonly string[]): string[] {
     const where = `${stations ? `${stationFilter(stations)} AND ` : ''}time > ${from}ms AND time <= ${to}ms`;
     return [
@@ -148,7 +207,8 @@ export class EvaluationStore {
     const step = Math.ceil(lookbackMs / Math.max(1, slices));
     for (let from = at - lookbackMs; from < at; from += step) {
       // Slices in time order, so each station's cycles stay oldest first.
-      for (const [station, part] of this.cyclesOf(await this.query(this.cycleQueries(from, Math.min(from + step, at))))) {
+      const rows = await this.queryOne(this.cycleFieldQuery(from, Math.min(from + step, at)));
+      for (const [station, part] of await this.cyclesOfFieldRows(rows)) {
         const held = cycles.get(station);
         if (held) held.push(...part);
         else cycles.set(station, part);
@@ -172,14 +232,13 @@ export class EvaluationStore {
    * missed by an earlier read, or a sign of a station backfilling).
    */
   async recent(from: number, to: number, lateFrom: number, lateMs: number): Promise<{ cycles: Map<string, Cycle[]>; statuses: Array<StatusSeen & { station: string }>; late: LateReport[] }> {
-    const rows = await this.query([
-      ...this.cycleQueries(from, to),
+    const [cycles, statuses, late] = (await this.query([
+      this.cycleFieldQuery(from, to),
       `SELECT "state" FROM "status" WHERE time > ${from}ms AND time <= ${to}ms GROUP BY "station"`,
       this.lateQuery(lateFrom, to, lateMs),
-    ]);
-    const [statuses, late] = rows.slice(4) as [Row[], Row[]];
+    ])) as [Row[], Row[], Row[]];
     return {
-      cycles: this.cyclesOf(rows),
+      cycles: await this.cyclesOfFieldRows(cycles),
       statuses: statuses.filter(isStatus).map((r) => ({ station: String(r.station), state: r.state as StatusSeen['state'], ts: ms(r.time) })),
       late: lateReports(late),
     };
@@ -189,9 +248,17 @@ export class EvaluationStore {
     return `SELECT "delay_ms", "outbox_depth" FROM "report" WHERE ("delay_ms" > ${lateMs} OR "outbox_depth" > 1) AND time > ${from}ms AND time <= ${to}ms GROUP BY "station"`;
   }
 
+  /**
+   * The cycles measured in `(from, to]` (of `stations` only when given) read from the four measurements, as before the
+   * `cycle` field: for reports written without it, and the reference the field is tested against.
+   */
+  async measuredCycles(from: number, to: number, stations?: readonly string[]): Promise<Map<string, Cycle[]>> {
+    return this.cyclesOf(await this.query(this.cycleQueries(from, to, stations)));
+  }
+
   /** The cycles of `stations` measured in `(from, to]` (a station whose late reports an earlier read missed). */
   async cycles(stations: readonly string[], from: number, to: number): Promise<Map<string, Cycle[]>> {
-    return this.cyclesOf(await this.query(this.cycleQueries(from, to, stations)));
+    return this.cyclesOfFieldRows(await this.queryOne(this.cycleFieldQuery(from, to, stations)), stations);
   }
 
   /** The newest `collector` point of each collector seen in the hour before `at` (collector/verdict/pipeline.ts). */

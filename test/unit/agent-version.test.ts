@@ -26,7 +26,7 @@ describe('agent version on the wire and in InfluxDB', () => {
     const r = report.parse({ ...base, agent_version: '0.1.0' });
     const point = reportToPoints(r, station as never, r.ts + 5).find((p) => p.measurement === 'report')!;
     expect(point.fields!.agent_version).toBe('0.1.0');
-    expect(reportToLines(r, station as never, r.ts + 5).lines).toMatch(/^report,.* agent_version="0\.1\.0",clock_offset_ms|^report,.* agent_version="0\.1\.0",delay_ms/m);
+    expect(reportToLines(r, station as never, r.ts + 5).lines).toMatch(/^report,.* agent_version="0\.1\.0",clock_offset_ms|^report,.* agent_version="0\.1\.0",cycle=/m);
     expect(reportToLines(report.parse(base), station as never, base.ts).lines).not.toMatch(/agent_version/);
   });
 });

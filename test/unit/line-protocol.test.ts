@@ -28,7 +28,8 @@ const full: ReportInput = {
 const minimal: ReportInput = { v: 1, station: station.id, seq: 0, ts: 1_795_295_538_000, interval_s: 10, probes: [] };
 
 // What the collector wrote for these two reports before the table of collector/influx.ts (commit 92ba7af, where a
-// test proved them equal to the influx package's own bytes): stored data must not change its shape.
+// test proved them equal to the influx package's own bytes): stored data must not change its shape. Since issue 13 the
+// report point also has the evaluator's `cycle` field (collector/cycle-field.ts); every other byte is as before.
 const BEFORE = {
   full: [
     "probe,station=bk-cho-moi-yen-dinh,district=Ch\u1ee3\\ M\u1edbi,province=B\u1eafc\\ K\u1ea1n,isp=vnpt\\ hn\\,1\\=a,target=gw,role=gateway,kind=icmp jitter_ms=0.05,loss=0,ok=T,received=5i,rtt_avg_ms=0.6,rtt_max_ms=1.2,rtt_min_ms=0.41,rtt_p95_ms=1.1,sent=5i 1795295538123",
@@ -38,9 +39,9 @@ const BEFORE = {
     "backlog,station=bk-cho-moi-yen-dinh,district=Ch\u1ee3\\ M\u1edbi,province=B\u1eafc\\ K\u1ea1n,isp=vnpt\\ hn\\,1\\=a,source=queue-api oldest_age_s=12.5,pending=7i 1795295538123",
     "backlog,station=bk-cho-moi-yen-dinh,district=Ch\u1ee3\\ M\u1edbi,province=B\u1eafc\\ K\u1ea1n,isp=vnpt\\ hn\\,1\\=a,source=outbox-dir bytes=1024i,error=\"cannot read \\\"D:\\\\dancu\\\\outbox\\\"\" 1795295538123",
     "host,station=bk-cho-moi-yen-dinh,district=Ch\u1ee3\\ M\u1edbi,province=B\u1eafc\\ K\u1ea1n,isp=vnpt\\ hn\\,1\\=a cpu_pct=12.5,disk_free_bytes=51234567890i,iface=\"Ethernet 2\",iface_up=T,mem_used_pct=61,uptime_s=86400.5 1795295538123",
-    "report,station=bk-cho-moi-yen-dinh,district=Ch\u1ee3\\ M\u1edbi,province=B\u1eafc\\ K\u1ea1n,isp=vnpt\\ hn\\,1\\=a clock_offset_ms=-4.5,delay_ms=2500i,interval_s=10,outbox_depth=3i,outbox_dropped=1i,seq=42i 1795295538123",
+    "report,station=bk-cho-moi-yen-dinh,district=Ch\u1ee3\\ M\u1edbi,province=B\u1eafc\\ K\u1ea1n,isp=vnpt\\ hn\\,1\\=a clock_offset_ms=-4.5,cycle=\"1;10;-4.5;gateway,gw,1,0,0.6,0.05|isp,isp,0,1,,|service,dancu,1,0,181.25,;dancu-tls,0,3;queue-api,7,12.5\",delay_ms=2500i,interval_s=10,outbox_depth=3i,outbox_dropped=1i,seq=42i 1795295538123",
   ].join('\n'),
-  minimal: "report,station=bk-cho-moi-yen-dinh,district=Ch\u1ee3\\ M\u1edbi,province=B\u1eafc\\ K\u1ea1n,isp=vnpt\\ hn\\,1\\=a delay_ms=2500i,interval_s=10,outbox_depth=0i,outbox_dropped=0i,seq=0i 1795295538000",
+  minimal: "report,station=bk-cho-moi-yen-dinh,district=Ch\u1ee3\\ M\u1edbi,province=B\u1eafc\\ K\u1ea1n,isp=vnpt\\ hn\\,1\\=a cycle=\"1;10;;;;\",delay_ms=2500i,interval_s=10,outbox_depth=0i,outbox_dropped=0i,seq=0i 1795295538000",
 };
 
 // The influx package's own writePoints, POSTing to this in-process server: the reference bytes.
