@@ -49,9 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('receive reports over MQTT, store them in InfluxDB, acknowledge them')
     .requiredOption('-c, --config <file>', 'collector config (YAML or JSON)')
     .action(async (opts: { config: string }) => {
-      const { boundCollectorHeap, loadCollectorConfig, startCollector } = await import('../collector/main.js');
+      const { loadCollectorConfig, startCollector } = await import('../collector/main.js');
       const cfg = loadCollectorConfig(opts.config);
-      boundCollectorHeap();
       const running = await startCollector(cfg, { configFile: opts.config });
       await waitForSignal();
       await running.stop();

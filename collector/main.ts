@@ -1,5 +1,4 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ConfigError, loadConfigFile } from '../lib/config-file.js';
 import { createLogger, type Logger } from '../lib/log.js';
@@ -21,24 +20,6 @@ import { startSelfHealth, type SelfHealth } from './self-health.js';
 import { PipelineWatchdog } from './watchdog.js';
 import { ensureRetention } from './retention.js';
 import { RollupJob } from './sla/rollup-job.js';
-
-/** How far V8 may let the collector's old generation grow past what its last full GC kept alive, in percent. */
-export const HEAP_GROWING_PERCENT = 20;
-
-/**
- * Bounds the collector process's heap to what it keeps alive. Under a flood the collector keeps little (flow control
- * holds the backlog in the broker: at most 4 batches of points wait), but V8 sizes its heap for throughput: it let
- * the old generation fill to 3–4× the live heap with promoted garbage (120–219 MB over 29–50 MB live) and the
- * semi-spaces double to 16 MB each, so the process took 307–345 MB. `--heap-growing-percent` fixes the factor V8
- * recomputes after each mark-compact (old-space limit = live × (1 + p/100), at least live + V8's minimum step);
- * `--semi-space-growth-factor=1` keeps the young generation at its starting size. Both are read when V8 uses them,
- * so they take effect although set after start (`--max-semi-space-size` would not). The price is more, shorter
- * collections: docs/performance.md, "Issue 13". Call once, from the collector's own process only.
- */
-export function boundCollectorHeap(): void {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  setFlagsFromString('--semi-space-growth-factor=1');
-}
 
 /** Loads and checks a collector config and its registry: problems name their key, before any network I/O. */
 export function loadCollectorConfig(file: string): CollectorConfig {
