@@ -12,6 +12,11 @@
  *   node dist/bench/collector-throughput.js [--reports 40000] [--stations 2000] [--rounds 3] [--encoding deflate|json]
  *     [--profile DIR]   (a CPU profile of the collector process per round)
  *     [--node-red 0]    (leave out the Node-RED flow; it is installed from the npm registry once, into a cache dir)
+ *     [--node-flags '--max-semi-space-size=4 …']   (node/V8 flags for the collector process, to compare heap settings)
+ *     [--baseline OLD/bin/linkwatch.js]   (the same collector stage, each round, with another build of the CLI)
+ * The collector's garbage collection is read two ways: its GC pauses from its own /metrics (prom-client's
+ * `nodejs_gc_duration_seconds`, wall time on the main thread), and the CPU of its threads other than the main one,
+ * which are mostly V8's concurrent marking and sweeping helpers (from /proc/<pid>/task).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +42,9 @@ const ENCODING = arg('encoding', 'deflate') as Encoding;
 const PROFILE = arg('profile', '');
 /** 0 leaves out the batched Node-RED flow (bench/node-red.ts). */
 const NODE_RED = arg('node-red', 1);
+const NODE_FLAGS = arg('node-flags', '').split(/\s+/).filter((f) => f.length > 0);
+/** Another build of the CLI (e.g. the commit before a change) whose collector drains the same flood each round. */
+const BASELINE = arg('baseline', '');
 const INFLUX_BATCH = 5_000;
 const INFLUX_CONCURRENCY = 2;
 const DRAIN_TIMEOUT_MS = 300_000;
@@ -57,6 +65,10 @@ interface Figures {
   other_cpu_s: number;
   /** Peak RSS of the measured process while it drained (MB); 0 where not measured. */
   rss_peak_mb: number;
+  /** Seconds of GC pauses of the measured process while it drained; 0 where not measured. */
+  gc_s: number;
+  /** CPU seconds of its threads other than the main one (V8's GC helpers, mostly); 0 where not measured. */
+  helpers_cpu_s: number;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'lw-bench-throughput-'));
@@ -65,7 +77,7 @@ let influx: LocalServer | undefined;
 const children = new Set<ChildProcess>();
 
 async function main() {
-  console.log(`collector throughput: ${N} reports from ${STATIONS} stations, ${ENCODING} payloads, ${ROUNDS} rounds`);
+  console.log(`collector throughput: ${N} reports from ${STATIONS} stations, ${ENCODING} payloads, ${ROUNDS} rounds${NODE_FLAGS.length > 0 ? `; collector node flags: ${NODE_FLAGS.join(' ')}` : ''}`);
   console.log(`machine: ${machineLine()}`);
   [broker, influx] = await Promise.all([
     startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }),
@@ -100,17 +112,23 @@ async function main() {
   const payloadBytes = payloads.reduce((a, p) => a + p.length, 0);
   console.log(`payload ${(payloadBytes / N).toFixed(0)} B/report (${ENCODING}), ${pointsPerReport} points/report, perStation ${perStation}`);
 
-  const runs = { broker: [] as Figures[], influx: [] as Figures[], collector: [] as Figures[], nodeRed: [] as Figures[] };
+  const runs = { broker: [] as Figures[], influx: [] as Figures[], collector: [] as Figures[], baseline: [] as Figures[], nodeRed: [] as Figures[] };
   for (let round = 1; round <= ROUNDS; round++) {
     runs.broker.push(await brokerCeiling(topics, payloads, pointsPerReport, round));
     runs.influx.push(await influxCeiling(lines, points, round));
-    runs.collector.push(await collectorRun(registryFile, topics, payloads, pointsPerReport, round));
+    runs.collector.push(await collectorRun(BIN, registryFile, topics, payloads, pointsPerReport, round));
+    if (BASELINE) runs.baseline.push(await collectorRun(BASELINE, registryFile, topics, payloads, pointsPerReport, round, 'baseline'));
     if (red) runs.nodeRed.push(await nodeRedRun(red, registry, topics, payloads, pointsPerReport, round));
     const [b, i, c, n] = [runs.broker.at(-1)!, runs.influx.at(-1)!, runs.collector.at(-1)!, runs.nodeRed.at(-1)];
     console.log(
       `round ${round}: broker ${b.reports_per_s.toFixed(0)} msg/s · influxd ${i.points_per_s.toFixed(0)} points/s · collector ${c.reports_per_s.toFixed(0)} reports/s = ${c.points_per_s.toFixed(0)} points/s` +
-        ` (${(c.points_per_s / Math.min(b.points_per_s, i.points_per_s)).toFixed(2)} × lower ceiling; other CPU ${c.other_cpu_s.toFixed(1)} s; peak RSS ${c.rss_peak_mb.toFixed(0)} MB)` +
+        ` (${(c.points_per_s / Math.min(b.points_per_s, i.points_per_s)).toFixed(2)} × lower ceiling; other CPU ${c.other_cpu_s.toFixed(1)} s; peak RSS ${c.rss_peak_mb.toFixed(0)} MB; GC ${gcShare(c)} of its CPU)` +
         (n ? ` · Node-RED ${n.reports_per_s.toFixed(0)} reports/s (collector ${(c.reports_per_s / n.reports_per_s).toFixed(2)}×)` : ''),
+    );
+    const base = runs.baseline.at(-1);
+    if (base) console.log(
+      `  baseline build: ${base.reports_per_s.toFixed(0)} reports/s (${(base.points_per_s / Math.min(b.points_per_s, i.points_per_s)).toFixed(2)} × lower ceiling), ${base.cpu_per_1k.toFixed(3)} CPU-s per 1,000 reports,` +
+        ` peak RSS ${base.rss_peak_mb.toFixed(0)} MB; GC ${gcShare(base)} of its CPU`,
     );
   }
   report(runs, pointsPerReport, payloadBytes / N);
@@ -147,7 +165,7 @@ function usage(pidOf: LocalServer) {
   return cpuSeconds(pidOf.pid()!);
 }
 
-function figures(n: number, pointsPerReport: number, wallS: number, selfCpuS: number, before: Snapshot, rssPeakMb = 0): Figures {
+function figures(n: number, pointsPerReport: number, wallS: number, selfCpuS: number, before: Snapshot, rssPeakMb = 0, gcS = 0, helpersCpuS = 0): Figures {
   const after = snapshot();
   const mosq = after.mosquitto - before.mosquitto;
   const inf = after.influxd - before.influxd;
@@ -160,6 +178,8 @@ function figures(n: number, pointsPerReport: number, wallS: number, selfCpuS: nu
     influxd_cpu_s: inf,
     other_cpu_s: after.machine - before.machine - mosq - inf - selfCpuS,
     rss_peak_mb: rssPeakMb,
+    gc_s: gcS,
+    helpers_cpu_s: helpersCpuS,
   };
 }
 
@@ -228,11 +248,12 @@ async function influxCeiling(lines: string[], points: number, round: number): Pr
   return f;
 }
 
-async function collectorRun(registryFile: string, topics: string[], payloads: Buffer[], pointsPerReport: number, round: number): Promise<Figures> {
-  const database = `collector_${round}`;
-  const clientId = `collector-bench-${round}`;
+async function collectorRun(bin: string, registryFile: string, topics: string[], payloads: Buffer[], pointsPerReport: number, round: number, name = 'collector'): Promise<Figures> {
+  const database = `${name}_${round}`;
+  const clientId = `${name}-bench-${round}`;
   await preload(clientId, topics, payloads);
-  const configFile = join(dir, `collector-${round}.yaml`);
+  const configFile = join(dir, `${name}-${round}.yaml`);
+  const httpPort = await freePort();
   writeFileSync(
     configFile,
     YAML.stringify({
@@ -241,35 +262,40 @@ async function collectorRun(registryFile: string, topics: string[], payloads: Bu
       // refused would never be acked (this bench has no agents to send it again), so all acked = none refused.
       influx: { url: influx!.url, database },
       stations: registryFile,
-      dead_letter: { path: join(dir, `dead-letter-${round}`) },
+      dead_letter: { path: join(dir, `dead-letter-${name}-${round}`) },
       log_level: 'info',
       // Ingest only: verdicts are a separate periodic job, measured by bench:detection.
       evaluator: { enabled: false },
+      http: { listen: `127.0.0.1:${httpPort}` },
     }),
   );
   await influxQuery(`CREATE DATABASE ${database}`);
   // The acks tell when every report is stored (the collector acks only after InfluxDB answered 204).
   let acked = 0;
-  const watcher = await mqtt.connectAsync(broker!.url, { clientId: `ack-watcher-${round}`, protocolVersion: 5 });
+  const watcher = await mqtt.connectAsync(broker!.url, { clientId: `ack-watcher-${name}-${round}`, protocolVersion: 5 });
   await watcher.subscribeAsync(ackFilter, { qos: 0 });
   watcher.on('message', (_, payload) => {
     for (const [a, b] of ackMessage.parse(JSON.parse(payload.toString())).stored) acked += b - a + 1;
   });
   // The real CLI in its own process, so its CPU and garbage collection are its own; timed from its connection on,
   // so the start-up (loading modules, the registry) is not counted.
-  const child = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), BIN, 'collector', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), bin, 'collector', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   let before: Snapshot | undefined;
   let cpu0 = 0;
   let start = 0;
   let out = '';
+  let gc0: Promise<number> | undefined;
+  let main0 = 0;
   child.stdout!.on('data', (d: Buffer) => {
     if (before) return;
     out += d.toString();
     if (out.includes('"msg":"broker connected"')) {
       cpu0 = cpuSeconds(child.pid!);
+      main0 = cpuSeconds(child.pid!, child.pid!);
       start = performance.now();
       before = snapshot();
+      gc0 = gcSeconds(httpPort);
     }
   });
   let last = 0;
@@ -287,14 +313,24 @@ async function collectorRun(registryFile: string, topics: string[], payloads: Bu
   }, DRAIN_TIMEOUT_MS, 5);
   const wall = (performance.now() - start) / 1000;
   rssPeak = Math.max(rssPeak, memoryMb(child.pid!).rss);
-  const f = figures(acked, pointsPerReport, wall, cpuSeconds(child.pid!) - cpu0, before ?? snapshot(), rssPeak);
+  const gcS = (await gcSeconds(httpPort)) - (await (gc0 ?? Promise.resolve(0)));
+  const cpuS = cpuSeconds(child.pid!) - cpu0;
+  const f = figures(acked, pointsPerReport, wall, cpuS, before ?? snapshot(), rssPeak, gcS, cpuS - (cpuSeconds(child.pid!, child.pid!) - main0));
   await stopChild(child);
   await watcher.endAsync();
-  if (!done || acked < payloads.length) console.log(`  collector: ${acked} of ${payloads.length} reports acknowledged`);
+  if (!done || acked < payloads.length) console.log(`  ${name}: ${acked} of ${payloads.length} reports acknowledged`);
   const stored = await influxQuery(`SELECT count(seq) FROM report`, database);
-  if (stored !== payloads.length) console.log(`  collector: ${String(stored)} of ${payloads.length} reports in InfluxDB`);
+  if (stored !== payloads.length) console.log(`  ${name}: ${String(stored)} of ${payloads.length} reports in InfluxDB`);
   await influxQuery(`DROP DATABASE ${database}`);
   return f;
+}
+
+/** Seconds the collector has spent in GC pauses so far, from its /metrics (0 when it does not answer yet). */
+async function gcSeconds(port: number): Promise<number> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  let s = 0;
+  for (const m of text.matchAll(/^linkwatch_collector_process_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)) s += Number(m[1]);
+  return s;
 }
 
 /** The batched Node-RED flow on the same queued reports, timed from its broker connection until InfluxDB holds them all. */
@@ -355,11 +391,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   children.delete(child);
 }
 
-function report(runs: Record<'broker' | 'influx' | 'collector' | 'nodeRed', Figures[]>, pointsPerReport: number, payloadBytes: number) {
+/** GC pauses and the helper threads' CPU as shares of the process's CPU, e.g. `pauses 14 %, helpers 9 %`. */
+function gcShare(f: Figures): string {
+  const cpu = (f.cpu_per_1k * f.reports_per_s * f.wall_s) / 1000;
+  return `pauses ${((100 * f.gc_s) / cpu).toFixed(0)} %, helper threads ${((100 * f.helpers_cpu_s) / cpu).toFixed(0)} %`;
+}
+
+function report(runs: Record<'broker' | 'influx' | 'collector' | 'baseline' | 'nodeRed', Figures[]>, pointsPerReport: number, payloadBytes: number) {
   const col = (fs: Figures[], k: keyof Figures, d = 0) => spread(fs.map((f) => f[k]), d);
   console.log(`\n| stage | reports/s | points/s | CPU-s per 1,000 reports (subscriber / client / collector process) | mosquitto CPU-s | influxd CPU-s | other CPU-s | peak RSS MB |`);
   console.log('|---|---|---|---|---|---|---|---|');
   const stages: Array<[string, Figures[]]> = [['broker → bare subscriber', runs.broker], ['line protocol → influxd (5k/request, 2 in flight)', runs.influx], ['mosquitto → collector → influxd', runs.collector]];
+  if (runs.baseline.length > 0) stages.push([`mosquitto → collector, baseline build (${BASELINE}) → influxd`, runs.baseline]);
   if (runs.nodeRed.length > 0) stages.push([`mosquitto → Node-RED ${NODE_RED_VERSION} (${NODE_RED_JOIN} reports a write) → influxd`, runs.nodeRed]);
   for (const [name, fs] of stages) {
     console.log(`| ${name} | ${col(fs, 'reports_per_s')} | ${col(fs, 'points_per_s')} | ${col(fs, 'cpu_per_1k', 3)} | ${col(fs, 'mosquitto_cpu_s', 1)} | ${col(fs, 'influxd_cpu_s', 1)} | ${col(fs, 'other_cpu_s', 1)} | ${fs[0]!.rss_peak_mb ? col(fs, 'rss_peak_mb') : '–'} |`);
@@ -375,7 +418,7 @@ function report(runs: Record<'broker' | 'influx' | 'collector' | 'nodeRed', Figu
     console.log(`collector / batched Node-RED flow, per round: ${vs.map((x) => x.toFixed(2)).join(', ')}; median ${m.toFixed(2)} — budget ≥ 1.50: ${m >= 1.5 ? 'holds' : 'MISSED'}; CPU per report ${cpuVs.toFixed(2)}× Node-RED's`);
   }
   const rss = median(runs.collector.map((c) => c.rss_peak_mb));
-  console.log(`collector peak RSS while draining: ${runs.collector.map((c) => c.rss_peak_mb.toFixed(0)).join(', ')} MB — budget ≤ 150 MB: ${rss <= 150 ? 'holds' : 'MISSED'}`);
+  console.log(`collector peak RSS while draining: ${runs.collector.map((c) => c.rss_peak_mb.toFixed(0)).join(', ')} MB — budget ≤ 150 MB: ${rss <= 150 ? 'holds' : 'MISSED'}; GC ${runs.collector.map(gcShare).join('; ')} of its CPU`);
   const cpu = median(runs.collector.map((c) => c.cpu_per_1k));
   console.log(`collector CPU: ${cpu.toFixed(3)} s per 1,000 reports → 11,300 stations at 10 s (1,130 reports/s) need ${(cpu * 1.13).toFixed(2)} of a core`);
   console.log(`(${pointsPerReport} points and ${payloadBytes.toFixed(0)} payload bytes per report)`);

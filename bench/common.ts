@@ -73,9 +73,9 @@ export function makeReport(station: string, seq: number, ts: number, rnd: () => 
   });
 }
 
-/** CPU seconds (user + system, all threads) of a process, from /proc/<pid>/stat. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user + system) of a process, all threads, from /proc/<pid>/stat; or of one of its threads. */
+export function cpuSeconds(pid: number, thread?: number): number {
+  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
   // The command name may hold spaces; the fields after it are fixed.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // The CLI is compiled by `npm install` (the `prepare` script) or `npm run build`.
-import { main } from '../dist/cli/main.js';
+// The collector's heap settings come before anything else is loaded: V8 grows its young generation while the CLI's
+// modules load, and a busy process never gives it back (collector/heap.ts).
+if (process.argv[2] === 'collector') (await import('../dist/collector/heap.js')).boundCollectorHeap();
+const { main } = await import('../dist/cli/main.js');
 
 process.exitCode = await main(process.argv);

@@ -7,9 +7,10 @@
  *   first. The agent deletes exactly what an ack names; anything else it sends again.
  * - **To the broker** (the MQTT PUBACK of each message): `pubackWhenRoom` is MQTT.js's `customHandleAcks`. It lets a
  *   message in, and so its PUBACK out, only once the writer has room. MQTT.js handles one incoming packet at a time
- *   and the broker sends at most Receive Maximum unacknowledged messages (MQTT 5, 3.3.4), so under a flood the
- *   backlog waits in the broker's persistent queue, not in the collector's heap. A PUBACK never stands for "stored":
- *   a collector that dies after it simply never sends the agent's ack, and the agent sends the report again.
+ *   and reads no more from the socket while one waits, so under a flood the backlog stays in the broker (and the
+ *   sockets' buffers), not in the collector's heap. Receive Maximum alone would not hold it there: mosquitto 2.0.11
+ *   sends past it once PUBACKs flow (docs/performance.md, "Issue 13"). A PUBACK never stands for "stored": a
+ *   collector that dies after it simply never sends the agent's ack, and the agent sends the report again.
  */
 import type { AckHandler } from 'mqtt';
 import type { Logger } from '../lib/log.js';
