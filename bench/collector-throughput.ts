@@ -14,6 +14,7 @@
  *     [--node-red 0]    (leave out the Node-RED flow; it is installed from the npm registry once, into a cache dir)
  *     [--node-flags '--max-semi-space-size=4 …']   (node/V8 flags for the collector process, to compare heap settings)
  *     [--baseline OLD/bin/linkwatch.js]   (the same collector stage, each round, with another build of the CLI)
+ *     [--collector-args '--bounded-heap']   (options of `linkwatch collector` for the measured build, not the baseline)
  * The collector's garbage collection is read two ways: its GC pauses from its own /metrics (prom-client's
  * `nodejs_gc_duration_seconds`, wall time on the main thread), and the CPU of its threads other than the main one,
  * which are mostly V8's concurrent marking and sweeping helpers (from /proc/<pid>/task).
@@ -43,6 +44,7 @@ const PROFILE = arg('profile', '');
 /** 0 leaves out the batched Node-RED flow (bench/node-red.ts). */
 const NODE_RED = arg('node-red', 1);
 const NODE_FLAGS = arg('node-flags', '').split(/\s+/).filter((f) => f.length > 0);
+const COLLECTOR_ARGS = arg('collector-args', '').split(/\s+/).filter((f) => f.length > 0);
 /** Another build of the CLI (e.g. the commit before a change) whose collector drains the same flood each round. */
 const BASELINE = arg('baseline', '');
 const INFLUX_BATCH = 5_000;
@@ -77,7 +79,7 @@ let influx: LocalServer | undefined;
 const children = new Set<ChildProcess>();
 
 async function main() {
-  console.log(`collector throughput: ${N} reports from ${STATIONS} stations, ${ENCODING} payloads, ${ROUNDS} rounds${NODE_FLAGS.length > 0 ? `; collector node flags: ${NODE_FLAGS.join(' ')}` : ''}`);
+  console.log(`collector throughput: ${N} reports from ${STATIONS} stations, ${ENCODING} payloads, ${ROUNDS} rounds${NODE_FLAGS.length > 0 ? `; collector node flags: ${NODE_FLAGS.join(' ')}` : ''}${COLLECTOR_ARGS.length > 0 ? `; linkwatch collector ${COLLECTOR_ARGS.join(' ')}` : ''}`);
   console.log(`machine: ${machineLine()}`);
   [broker, influx] = await Promise.all([
     startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }),
@@ -279,7 +281,7 @@ async function collectorRun(bin: string, registryFile: string, topics: string[],
   });
   // The real CLI in its own process, so its CPU and garbage collection are its own; timed from its connection on,
   // so the start-up (loading modules, the registry) is not counted.
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), bin, 'collector', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), bin, 'collector', '--config', configFile, ...(name === 'collector' ? COLLECTOR_ARGS : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   let before: Snapshot | undefined;
   let cpu0 = 0;
