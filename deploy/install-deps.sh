@@ -16,13 +16,5 @@ have pdftotext || need+=(poppler-utils)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "linkwatch: missing ${need[*]}; install them with your system's package manager" >&2
-  exit 1
-fi
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-echo "linkwatch: installing ${need[*]} from the distribution's packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+source "$(dirname "$0")/apt-install.sh"
+apt_install "${need[@]}"

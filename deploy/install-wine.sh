@@ -6,14 +6,6 @@ set -euo pipefail
 
 command -v wine >/dev/null 2>&1 && command -v wineboot >/dev/null 2>&1 && command -v wineserver >/dev/null 2>&1 && exit 0
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "linkwatch: wine is missing; install it with your system's package manager" >&2
-  exit 1
-fi
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-echo "linkwatch: installing wine from the distribution's packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-# wine64 runs the x64 executable; no recommends (no fonts, no Mono or Gecko: the agent needs neither).
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends wine wine64 >/dev/null
+# wine64 runs the x64 executable.
+source "$(dirname "$0")/apt-install.sh"
+apt_install wine wine64
