@@ -12,6 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { FieldType, InfluxDB, type IPoint, type ISchemaOptions } from 'influx';
+import { ident } from '../dashboards/influxql.js';
 import { InfluxWriteError, REJECT_REASONS } from '../lib/errors.js';
 
 // ---- What is stored -----------------------------------------------------------------------------------------------
@@ -219,11 +220,9 @@ export function pointToLine(p: Point | IPoint): string {
 
 // ---- Reading: InfluxQL --------------------------------------------------------------------------------------------
 
-/** Quotes an identifier (measurement, field, tag) for InfluxQL. */
-export const ident = (name: string): string => `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-
-/** Quotes a string literal for InfluxQL. */
-export const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+// InfluxQL quoting is the dashboards' (one pair of quoting rules for every query linkwatch writes); that module
+// imports only types at run time, so the collector loads nothing of Grafana's.
+export { ident, literal } from '../dashboards/influxql.js';
 
 /** A SELECT over one measurement (the collector side's queries: the evaluator's reads and `linkwatch status`). */
 export interface SelectSpec {
