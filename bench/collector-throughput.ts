@@ -33,7 +33,7 @@ import { encodePayload, type Encoding } from '../protocol/codec.js';
 import { ackMessage } from '../protocol/report.js';
 import { reportFilter, TOPIC_ROOT, topicFor } from '../protocol/topics.js';
 import { installNodeRed, NODE_RED_JOIN, NODE_RED_VERSION, startNodeRed, writeNodeRedFlow } from './node-red.js';
-import { arg, cpuSeconds, DISTRICTS, ISPS, machineBusySeconds, machineLine, makeReport, median, memoryMb, prng, spread, stationIds, waitUntil, writeRegistry, runBench } from './common.js';
+import { arg, cpuSeconds, DISTRICTS, ISPS, machineBusySeconds, machineLine, makeReport, median, memoryMb, prng, spread, stationIds, stopChildren, waitUntil, writeRegistry, runBench } from './common.js';
 
 const N = arg('reports', 40_000);
 const STATIONS = arg('stations', 2_000);
@@ -383,13 +383,7 @@ async function nodeRedRun(red: string, stations: Record<string, { district: stri
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    await new Promise<void>((r) => {
-      const t = setTimeout(() => (child.kill('SIGKILL'), r()), 10_000);
-      child.once('exit', () => (clearTimeout(t), r()));
-    });
-  }
+  await stopChildren([child]);
   children.delete(child);
 }
 
@@ -427,7 +421,7 @@ function report(runs: Record<'broker' | 'influx' | 'collector' | 'baseline' | 'n
 }
 
 async function cleanup() {
-  for (const c of children) await stopChild(c);
+  await stopChildren(children);
   await Promise.all([broker?.stop(), influx?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -29,7 +29,7 @@ export interface AcksDeps {
   observeAckLatency?: (ms: number) => void;
 }
 
-/** Writes sequence numbers as the JSON of inclusive ranges: [1,2,3,7] → `[[1,3],[7,7]]`. Pure. */
+/** Writes sequence numbers as the JSON of inclusive ranges: [1,2,3,7] → `[[1,3],[7,7]]`. Sorts `seqs` in place when out of order. */
 export function rangesJson(seqs: number[]): string {
   if (seqs.length === 1) return `[[${seqs[0]},${seqs[0]}]]`;
   for (let i = 1; i < seqs.length; i++) {

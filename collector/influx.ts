@@ -1,7 +1,7 @@
 /**
  * The one way to InfluxDB (v1 HTTP API): what is stored (one table of measurements, tags and field types), how it is
  * written (line protocol, for the collector's reports and the evaluator's verdicts alike), how it is read (InfluxQL
- * quoting and a small SELECT builder) and the database's administration (database and retention policies).
+ * quoting and a small SELECT builder) and the database's creation (its retention policies: collector/retention.ts).
  *
  * The `influx` package is used through its public API for what it does well: queries (result parsing) and database
  * administration. Writes do not go through it: its `writePoints` coerces every point through its schema (sorting
@@ -12,6 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { FieldType, InfluxDB, type IPoint, type ISchemaOptions } from 'influx';
+import { ident } from '../dashboards/influxql.js';
 import { InfluxWriteError, REJECT_REASONS } from '../lib/errors.js';
 
 // ---- What is stored -----------------------------------------------------------------------------------------------
@@ -219,11 +220,9 @@ export function pointToLine(p: Point | IPoint): string {
 
 // ---- Reading: InfluxQL --------------------------------------------------------------------------------------------
 
-/** Quotes an identifier (measurement, field, tag) for InfluxQL. */
-export const ident = (name: string): string => `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-
-/** Quotes a string literal for InfluxQL. */
-export const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+// InfluxQL quoting is the dashboards' (one pair of quoting rules for every query linkwatch writes); that module
+// imports only types at run time, so the collector loads nothing of Grafana's.
+export { ident, literal } from '../dashboards/influxql.js';
 
 /** A SELECT over one measurement (the collector side's queries: the evaluator's reads and `linkwatch status`). */
 export interface SelectSpec {
@@ -266,17 +265,6 @@ export interface InfluxTarget {
   password?: string | undefined;
   /** Per request, ms. */
   timeout: number;
-}
-
-/**
- * A retention policy the database must have. The database's own default policy is InfluxDB's (`autogen`, infinite);
- * more policies (e.g. for SLA rollups, collector/retention.ts) are passed to `ensureDatabase`.
- */
-export interface RetentionPolicy {
-  name: string;
-  /** InfluxQL duration: `400d`, `52w`, `INF`. */
-  duration: string;
-  isDefault?: boolean;
 }
 
 /** Writes in flight at once to one InfluxDB; the writer uses 2 (research/ceilings.md), the evaluator 1. */
@@ -376,19 +364,11 @@ export class Influx {
   }
 
   /**
-   * Creates the database and the retention policies it must have; all idempotent, run at start and whenever a
-   * write finds the database missing. Pass more policies (collector/retention.ts) as `policies`.
+   * Creates the database (idempotent); run at start and whenever a write finds the database missing. Its retention
+   * policies are collector/retention.ts's (`ensureRetention`).
    */
-  async ensureDatabase(policies: readonly RetentionPolicy[] = []): Promise<void> {
+  async ensureDatabase(): Promise<void> {
     await this.client.createDatabase(this.target.database); // CREATE DATABASE is idempotent
-    for (const p of policies) await this.ensureRetentionPolicy(p);
-  }
-
-  private async ensureRetentionPolicy(p: RetentionPolicy): Promise<void> {
-    const existing = (await this.client.showRetentionPolicies(this.target.database)).find((r) => r.name === p.name);
-    const options = { database: this.target.database, duration: p.duration, replication: 1, isDefault: p.isDefault ?? false };
-    if (existing) await this.client.alterRetentionPolicy(p.name, options);
-    else await this.client.createRetentionPolicy(p.name, options);
   }
 
   /** Closes the idle keep-alive sockets. */

@@ -3,7 +3,7 @@
  * `influx.raw_retention`, the SLA rollups in the policy `rollups` for `influx.rollup_retention`. Set idempotently by
  * the collector at start and by the evaluator before it writes rollups.
  */
-import type { Influx } from './influx.js';
+import { ident, type Influx } from './influx.js';
 import { z } from 'zod';
 import { durationMs } from '../lib/config-file.js';
 
@@ -29,7 +29,7 @@ export function retentionStatements(
   rawMs: number,
   rollupMs: number,
 ): string[] {
-  const db = `"${database.replace(/"/g, '\\"')}"`;
+  const db = ident(database);
   const same = (have: string, want: string) => normalize(have) === normalize(want);
   const out: string[] = [];
   const def = existing.find((p) => p.default);

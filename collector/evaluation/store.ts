@@ -5,7 +5,7 @@
  */
 import type { IPoint } from 'influx';
 import { decodeCycle } from '../cycle-field.js';
-import type { Influx } from '../influx.js';
+import { literal, type Influx } from '../influx.js';
 import type { CollectorPoint } from '../verdict/pipeline.js';
 import type { Role } from '../../protocol/report.js';
 import type { Incident, Scope } from '../verdict/incidents.js';
@@ -15,8 +15,7 @@ import type { Cause, Cycle, PreviousHealth, State } from '../verdict/types.js';
 type Row = Record<string, unknown> & { time: Date };
 const ms = (t: Date) => t.getTime();
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-const stationFilter = (stations: readonly string[]) => `(${stations.map((s) => `"station" = ${quote(s)}`).join(' OR ')})`;
+const stationFilter = (stations: readonly string[]) => `(${stations.map((s) => `"station" = ${literal(s)}`).join(' OR ')})`;
 
 export const DAY = 86_400_000;
 const MONTH = 30 * DAY;
@@ -299,7 +298,7 @@ export class EvaluationStore {
 
   /** One station's silent points in `[from, to)` and the measurement times of its reports in `[reportsFrom, to)`. */
   async silentAndReports(station: string, from: number, reportsFrom: number, to: number): Promise<{ silent: Array<{ ts: number; last_seen?: number }>; reports: number[] }> {
-    const st = `"station" = ${quote(station)}`;
+    const st = `"station" = ${literal(station)}`;
     const [points, reports] = await this.query([
       `SELECT "last_seen" FROM "health" WHERE ${st} AND ${UNHEARD} AND time >= ${from}ms AND time < ${to}ms`,
       `SELECT "seq" FROM "report" WHERE ${st} AND time >= ${reportsFrom}ms AND time < ${to}ms`,
@@ -312,7 +311,7 @@ export class EvaluationStore {
 
   /** Everything a replay of one station's `[start, end]` needs, with reports over `lookbackMs` before `start`. */
   async stationSpan(station: string, start: number, end: number, lookbackMs: number): Promise<StationSpan> {
-    const st = `"station" = ${quote(station)}`;
+    const st = `"station" = ${literal(station)}`;
     const rows = await this.query([
       ...this.cycleQueries(start - lookbackMs, end, [station]),
       `SELECT last("interval_s") AS "interval_s" FROM "report" WHERE ${st} AND time > ${start - MONTH}ms AND time <= ${start - lookbackMs}ms`,
@@ -343,7 +342,7 @@ export class EvaluationStore {
   /** Deletes one station's health points at `times` (before they are written again; see `needsDelete`). */
   async deleteHealth(station: string, times: readonly number[]): Promise<void> {
     if (times.length === 0) return;
-    const st = `"station" = ${quote(station)}`;
+    const st = `"station" = ${literal(station)}`;
     await this.influx.queryRaw(times.map((t) => `DELETE FROM "health" WHERE ${st} AND time >= ${t}ms AND time <= ${t}ms`), { method: 'POST' });
   }
 }
