@@ -3,7 +3,7 @@
  * back as one row per station), never from the raw points. Whole Vietnamese months read `sla_month`, whole days
  * `sla_day`, other ranges `sla_hour`.
  */
-import type { Influx } from '../influx.js';
+import { literal, type Influx } from '../influx.js';
 import type { Station } from '../registry.js';
 import { ROLLUP_RP } from '../retention.js';
 import type { Cause } from '../verdict/types.js';
@@ -13,7 +13,6 @@ import { DAY_MS, vnDayStart, vnMonthStart } from './time.js';
 
 type Row = Record<string, unknown> & { time: Date };
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Ranges up to this long carry the daily availability (the PDF's chart). */
 export const DAILY_MAX_MS = 62 * DAY_MS;
@@ -45,7 +44,7 @@ export function statementQueries(o: { from: number; to: number; isp?: string }):
   const m = `"${ROLLUP_RP}"."${source}"`;
   // Days of a month range come from sla_day.
   const d = `"${ROLLUP_RP}"."${source === 'sla_month' ? 'sla_day' : source}"`;
-  const where = `WHERE ${o.isp !== undefined ? `"isp" = ${quote(o.isp)} AND ` : ''}time >= ${o.from}ms AND time < ${o.to}ms`;
+  const where = `WHERE ${o.isp !== undefined ? `"isp" = ${literal(o.isp)} AND ` : ''}time >= ${o.from}ms AND time < ${o.to}ms`;
   return {
     totals: `SELECT ${[...FIELDS, ...TAGS].map((f) => `"${f}"`).join(', ')} FROM ${m} ${where}`,
     outages: `SELECT "end", "cause", "continued" FROM "${ROLLUP_RP}"."sla_outage" ${where} GROUP BY "station"`,

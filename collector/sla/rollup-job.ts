@@ -5,7 +5,7 @@
  * timestamps: two evaluators write identical points.
  */
 import type { IPoint } from 'influx';
-import type { Influx } from '../influx.js';
+import { literal, type Influx } from '../influx.js';
 import type { Logger } from '../../lib/log.js';
 import { stationTags } from '../points.js';
 import type { Station } from '../registry.js';
@@ -39,7 +39,6 @@ export interface RollupStats {
 
 type Row = Record<string, unknown> & { time: Date };
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** The rollup tags of a station: the tags of every measurement, plus `circuit`. */
 export const rollupTags = (s: Station): Record<string, string> => ({ ...stationTags(s), circuit: s.circuit });
@@ -140,7 +139,7 @@ export class RollupJob {
     const stations = only ? [only] : [...registry.values()];
     if (stations.length === 0) return;
     const p = this.deps.periodMs;
-    const filter = only ? `"station" = ${quote(only.id)} AND ` : '';
+    const filter = only ? `"station" = ${literal(only.id)} AND ` : '';
     const days = new Set<number>();
     for (let h = from; h < to; h += HOUR_MS) {
       const [healthRows, probeRows] = (await this.deps.influx.query(
