@@ -11,7 +11,7 @@ import { stationTags } from '../points.js';
 import type { Station } from '../registry.js';
 import { ensureRetention, ROLLUP_RP } from '../retention.js';
 import type { Cause, State } from '../verdict/types.js';
-import { combineRollups, rollupOf, rollupDay, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
+import { combineRollups, rollupOf, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
 import { DAY_MS, hourStart, HOUR_MS, nextVnMonth, vnDayStart, vnMonthStart } from './time.js';
 
 
@@ -184,44 +184,29 @@ export class RollupJob {
       this.stats.hours_rolled++;
       days.add(vnDayStart(h));
     }
-    for (const d of [...days].sort((a, b) => a - b)) await this.rollDay(d, stations, filter, only !== undefined);
-    for (const m of new Set([...days].map(vnMonthStart))) await this.rollMonth(m, stations, filter, only !== undefined);
+    for (const d of [...days].sort((a, b) => a - b)) await this.rollUp('sla_hour', 'sla_day', d, d + DAY_MS, stations, filter, only !== undefined);
+    for (const m of new Set([...days].map(vnMonthStart))) await this.rollUp('sla_day', 'sla_month', m, nextVnMonth(m), stations, filter, only !== undefined);
   }
 
-  /** The `sla_month` points of a Vietnamese month from its `sla_day` points: a year is 12 points per station. */
-  private async rollMonth(month: number, stations: readonly Station[], filter: string, replace: boolean): Promise<void> {
-    const end = nextVnMonth(month);
+  /**
+   * The `to` point of each station at `start` from its `from` points in [start, end): the `sla_day` of a Vietnamese
+   * day from its hours (so far, for a day still running), the `sla_month` of a month from its days (a year is 12
+   * points per station).
+   */
+  private async rollUp(from: 'sla_hour' | 'sla_day', to: 'sla_day' | 'sla_month', start: number, end: number, stations: readonly Station[], filter: string, replace: boolean): Promise<void> {
     const rows = (await this.deps.influx.query(
-      `SELECT * FROM "${ROLLUP_RP}"."sla_day" WHERE ${filter}time >= ${month}ms AND time < ${end}ms GROUP BY "station"`,
+      `SELECT * FROM "${ROLLUP_RP}"."${from}" WHERE ${filter}time >= ${start}ms AND time < ${end}ms GROUP BY "station"`,
       { precision: 'ms' },
     )) as unknown as Row[];
-    const days = new Map<string, Rollup[]>();
+    const parts = new Map<string, Rollup[]>();
     for (const r of rows) {
       const s = String(r.station);
-      if (!days.has(s)) days.set(s, []);
-      days.get(s)!.push(rollupOf(r));
+      if (!parts.has(s)) parts.set(s, []);
+      parts.get(s)!.push(rollupOf(r));
     }
-    const points = stations.filter((s) => days.has(s.id)).map((s) => rollupPoint('sla_month', s, month, combineRollups(days.get(s.id)!, (end - month) / 1000, s.sla_target)));
+    const points = stations.filter((s) => parts.has(s.id)).map((s) => rollupPoint(to, s, start, combineRollups(parts.get(s.id)!, (end - start) / 1000, s.sla_target)));
     if (points.length === 0) return;
-    if (replace) await this.deps.influx.queryRaw([`DELETE FROM "sla_month" WHERE ${filter}time = ${month}ms`], { method: 'POST' });
-    await this.deps.influx.writePoints(points, { precision: 'ms', retentionPolicy: ROLLUP_RP });
-  }
-
-  /** The `sla_day` points of a Vietnamese day from its `sla_hour` points (so far, for a day still running). */
-  private async rollDay(day: number, stations: readonly Station[], filter: string, replace: boolean): Promise<void> {
-    const rows = (await this.deps.influx.query(
-      `SELECT * FROM "${ROLLUP_RP}"."sla_hour" WHERE ${filter}time >= ${day}ms AND time < ${day + DAY_MS}ms GROUP BY "station"`,
-      { precision: 'ms' },
-    )) as unknown as Row[];
-    const hours = new Map<string, Rollup[]>();
-    for (const r of rows) {
-      const s = String(r.station);
-      if (!hours.has(s)) hours.set(s, []);
-      hours.get(s)!.push(rollupOf(r));
-    }
-    const points = stations.filter((s) => hours.has(s.id)).map((s) => rollupPoint('sla_day', s, day, rollupDay(hours.get(s.id)!, s.sla_target)));
-    if (points.length === 0) return;
-    if (replace) await this.deps.influx.queryRaw([`DELETE FROM "sla_day" WHERE ${filter}time = ${day}ms`], { method: 'POST' });
+    if (replace) await this.deps.influx.queryRaw([`DELETE FROM "${to}" WHERE ${filter}time = ${start}ms`], { method: 'POST' });
     await this.deps.influx.writePoints(points, { precision: 'ms', retentionPolicy: ROLLUP_RP });
   }
 }
