@@ -3,7 +3,7 @@
  * first, then the open incidents. Reads the `health` and `incident` points the evaluator wrote.
  * Exit 0 all ok (maintenance included), 1 some station degraded, down or offline, 2 error.
  */
-import { ident, influxFromConfig, literal, select, timeRange, type Influx } from '../collector/influx.js';
+import { ident, influxFromConfig, select, timeRange, type Influx } from '../collector/influx.js';
 import { loadCollectorConfig } from '../collector/main.js';
 import { formatStatusTable, sortStatusRows, type StatusRow } from '../collector/verdict/format.js';
 import type { Incident, Scope } from '../collector/verdict/incidents.js';
@@ -27,8 +27,6 @@ export interface StatusReport {
   /** Each station's agent version, from its newest report of the last day that carried one. */
   agent_versions: Record<string, string>;
 }
-
-export { StatusError };
 
 type Row = Record<string, unknown> & { time: Date };
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
