@@ -47,7 +47,7 @@ export async function readStatus(influx: Influx, url: string): Promise<StatusRep
     [
       select({ fields: ['*'], from: 'health', where: timeRange({ ms: at }, { ms: at, inclusive: true }), groupBy: ['station', 'district', 'isp'] }),
       select({ fields: ['*'], from: 'incident', where: timeRange({ ms: at }, { ms: at, inclusive: true }), groupBy: ['scope', 'key'] }),
-      `SELECT last("agent_version") AS "agent_version" FROM "report" WHERE time > ${at - 86_400_000}ms GROUP BY "station"`,
+      select({ fields: [`last(${ident('agent_version')}) AS ${ident('agent_version')}`], from: 'report', where: timeRange({ ms: at - 86_400_000, inclusive: false }, undefined), groupBy: ['station'] }),
     ],
     { precision: 'ms' },
   )) as unknown as Row[][];
