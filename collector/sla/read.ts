@@ -15,7 +15,7 @@ type Row = Record<string, unknown> & { time: Date };
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** Ranges up to this long carry the daily availability (the PDF's chart). */
-export const DAILY_MAX_MS = 62 * DAY_MS;
+const DAILY_MAX_MS = 62 * DAY_MS;
 
 export interface ReadOptions {
   from: number;

@@ -41,7 +41,7 @@ type Row = Record<string, unknown> & { time: Date };
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** The rollup tags of a station: the tags of every measurement, plus `circuit`. */
-export const rollupTags = (s: Station): Record<string, string> => ({ ...stationTags(s), circuit: s.circuit });
+const rollupTags = (s: Station): Record<string, string> => ({ ...stationTags(s), circuit: s.circuit });
 
 /** The `sla_hour` / `sla_day` point of a rollup. */
 export function rollupPoint(measurement: 'sla_hour' | 'sla_day' | 'sla_month', s: Station, at: number, r: Rollup): IPoint {
