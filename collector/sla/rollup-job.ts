@@ -11,7 +11,7 @@ import { stationTags } from '../points.js';
 import type { Station } from '../registry.js';
 import { ensureRetention, ROLLUP_RP } from '../retention.js';
 import type { Cause, State } from '../verdict/types.js';
-import { combineRollups, rollupOf, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
+import { combineRollups, finite, rollupOf, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
 import { DAY_MS, hourStart, HOUR_MS, nextVnMonth, vnDayStart, vnMonthStart } from './time.js';
 
 
@@ -38,7 +38,6 @@ export interface RollupStats {
 }
 
 type Row = Record<string, unknown> & { time: Date };
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** The rollup tags of a station: the tags of every measurement, plus `circuit`. */
 const rollupTags = (s: Station): Record<string, string> => ({ ...stationTags(s), circuit: s.circuit });
@@ -159,9 +158,9 @@ export class RollupJob {
       for (const r of probeRows!) {
         const s = String(r.station);
         if (!probes.has(s)) probes.set(s, []);
-        const rtt = num(r.rtt_avg_ms);
-        const jitter = num(r.jitter_ms);
-        const loss = num(r.loss);
+        const rtt = finite(r.rtt_avg_ms);
+        const jitter = finite(r.jitter_ms);
+        const loss = finite(r.loss);
         probes.get(s)!.push({ ts: r.time.getTime(), ok: r.ok === true, ...(loss !== undefined ? { loss } : {}), ...(rtt !== undefined ? { rtt_ms: rtt } : {}), ...(jitter !== undefined ? { jitter_ms: jitter } : {}) });
       }
       const points: IPoint[] = [];

@@ -249,4 +249,5 @@ export function rollupOf(r: Readonly<Record<string, unknown>>): Rollup {
   return out;
 }
 
-const finite = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+/** A number read back from InfluxDB, or undefined for a missing or non-finite one. */
+export const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
