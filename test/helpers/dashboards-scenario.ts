@@ -11,6 +11,7 @@ import { InfluxDB, type IPoint, type ISchemaOptions } from 'influx';
 import { packageSchema } from '../../collector/influx.js';
 import { reportToPoints } from '../../collector/points.js';
 import type { Station } from '../../collector/registry.js';
+import { ROLLUP_RP } from '../../collector/retention.js';
 import { startInflux, type LocalServer } from '../../deploy/local-servers.js';
 import type { Report } from '../../protocol/report.js';
 
@@ -214,7 +215,6 @@ export function codeOf(state: StateName): number {
 
 // ---- SLA rollups (RP `rollups`, schema of the SLA rollups: sla_hour / sla_day) ----------------------------------
 
-export const ROLLUP_RP = 'rollups';
 const HOUR_MS = 3_600_000;
 /** Vietnam's day starts at 17:00 UTC the day before (UTC+7, no DST). */
 const VN_OFFSET_MS = 7 * HOUR_MS;
