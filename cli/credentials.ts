@@ -28,8 +28,6 @@ import { CredentialsError } from '../lib/errors.js';
 const { pki, asn1, md } = forge;
 const DAY_MS = 86_400_000;
 
-export { CredentialsError };
-
 export interface IssuedCert {
   name: string;
   kind: 'client' | 'server';

@@ -33,7 +33,7 @@ export interface DemoOptions {
  * before the merger: the former districts of Bắc Kạn (deploy/demo/bac-kan-districts.csv) as the registry's optional
  * `area` column, and communes as they were named until 2025.
  */
-export const DEMO_PROVINCE = 'Thái Nguyên';
+const DEMO_PROVINCE = 'Thái Nguyên';
 
 /** Real commune names of Bắc Kạn before the 2025 merger, by former district id (deploy/demo/bac-kan-districts.csv). */
 const COMMUNES: Record<string, string[]> = {

@@ -15,7 +15,7 @@ import { hourStart, HOUR_MS, monthRange, parseInstant } from '../collector/sla/t
 import { readSecret } from '../lib/secrets.js';
 import { EXIT } from './main.js';
 
-export const FORMATS = ['table', 'csv', 'json', 'pdf'] as const;
+const FORMATS = ['table', 'csv', 'json', 'pdf'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface SlaOptions {

@@ -3,7 +3,7 @@
  * first, then the open incidents. Reads the `health` and `incident` points the evaluator wrote.
  * Exit 0 all ok (maintenance included), 1 some station degraded, down or offline, 2 error.
  */
-import { ident, influxFromConfig, literal, select, timeRange, type Influx } from '../collector/influx.js';
+import { ident, influxFromConfig, select, timeRange, type Influx } from '../collector/influx.js';
 import { loadCollectorConfig } from '../collector/main.js';
 import { formatStatusTable, sortStatusRows, type StatusRow } from '../collector/verdict/format.js';
 import type { Incident, Scope } from '../collector/verdict/incidents.js';
@@ -28,8 +28,6 @@ export interface StatusReport {
   agent_versions: Record<string, string>;
 }
 
-export { StatusError };
-
 type Row = Record<string, unknown> & { time: Date };
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -49,7 +47,7 @@ export async function readStatus(influx: Influx, url: string): Promise<StatusRep
     [
       select({ fields: ['*'], from: 'health', where: timeRange({ ms: at }, { ms: at, inclusive: true }), groupBy: ['station', 'district', 'isp'] }),
       select({ fields: ['*'], from: 'incident', where: timeRange({ ms: at }, { ms: at, inclusive: true }), groupBy: ['scope', 'key'] }),
-      `SELECT last("agent_version") AS "agent_version" FROM "report" WHERE time > ${at - 86_400_000}ms GROUP BY "station"`,
+      select({ fields: [`last(${ident('agent_version')}) AS ${ident('agent_version')}`], from: 'report', where: timeRange({ ms: at - 86_400_000, inclusive: false }, undefined), groupBy: ['station'] }),
     ],
     { precision: 'ms' },
   )) as unknown as Row[][];

@@ -37,7 +37,7 @@ export interface DashboardOptions {
   partner?: string;
 }
 
-export function scopeOf(opts: DashboardOptions): Scope {
+function scopeOf(opts: DashboardOptions): Scope {
   return { groups: opts.groups && opts.groups.length > 0 ? opts.groups : DEFAULT_SCOPE.groups, ...(opts.partner ? { partner: opts.partner } : {}) };
 }
 

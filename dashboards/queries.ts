@@ -5,6 +5,7 @@
  */
 import { agg, col, inPolicy, select, tagEquals, tagMatchesVar, type Select } from './influxql.js';
 import { CODE, DEFAULT_SCOPE, scopeVars, type Scope } from './common.js';
+import { ROLLUP_RP } from '../collector/retention.js';
 
 export { DEFAULT_SCOPE, scopeVars, type Scope };
 
@@ -85,7 +86,6 @@ export function stationsNotOkOverTime(minCode: number, maxCode: number, as: stri
 // ---- SLA, from the evaluator's rollups ---------------------------------------------------------------------------
 
 /** The rollup the SLA board reads: `$rollup` is `sla_hour` (exact to the hour) or `sla_day` (for months and years). */
-export const ROLLUP_RP = 'rollups';
 export const ROLLUP_VAR = 'rollup';
 const ROLLUP = inPolicy(ROLLUP_RP, `$${ROLLUP_VAR}`);
 const HOURLY = inPolicy(ROLLUP_RP, 'sla_hour');

@@ -18,8 +18,7 @@ import { availabilityOverTime, latencyP95, mttr, ROLLUP_VAR, slaPerIsp, slaPerSt
  * Availability is shown plain: each circuit has its own target, so a fixed colour scale would call 99.2 % green on a
  * 99.5 % circuit. The margin to the circuit's own target carries the colour (red below 0).
  */
-function slaColumns(L: Labels) {
-  const C = L.columns;
+function slaColumns() {
   return {
     availability: [
       { id: 'unit', value: units.Percent },
@@ -40,7 +39,7 @@ const dropTime = { id: 'organize', options: { excludeByName: { Time: true } } };
 const merge = { id: 'merge', options: {} };
 
 /** Which rollup the tables read: hours (exact to the hour, the default) or days in Asia/Ho_Chi_Minh (months, years). */
-export function rollupVariable(L: Labels): dashboard.CustomVariableBuilder {
+function rollupVariable(L: Labels): dashboard.CustomVariableBuilder {
   return new dashboard.CustomVariableBuilder(ROLLUP_VAR)
     .label(L.vars.rollup)
     .values('sla_hour,sla_day')
@@ -56,7 +55,7 @@ export function rollupVariable(L: Labels): dashboard.CustomVariableBuilder {
 /** The SLA board; a partner's copy (`scope.partner`) is locked to that ISP and has its own uid. */
 export function slaDashboard(L: Labels, scope: Scope = DEFAULT_SCOPE): dashboard.Dashboard {
   const C = L.columns;
-  const col = slaColumns(L);
+  const col = slaColumns();
   const stationTags = ['station', 'isp', 'circuit', ...scope.groups];
   const minutes = [{ id: 'unit', value: units.Minutes }, { id: 'decimals', value: 0 }];
   const groupCols = Object.fromEntries(scope.groups.map((g) => [g, varLabel(L, g)]));

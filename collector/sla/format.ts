@@ -2,11 +2,9 @@
  * The statement as terminal text (aligned like `linkwatch status`), CSV and JSON. Pure; the PDF is in pdf.ts.
  */
 import { alignColumns } from '../../lib/text.js';
-import { causeLabel, formatDuration, formatNumber, LABELS, type Lang } from './i18n.js';
+import { causeLabel, formatDuration, formatNumber, formatPercent, LABELS, type Lang } from './i18n.js';
 import type { Statement, StatementRow } from './statement.js';
 import { vnMinute } from './time.js';
-
-const pct = (v: number | null, lang: Lang) => (v === null ? '–' : `${formatNumber(v, 3, lang)} %`);
 
 /** `SLO met` / `missed` / `no data` in the statement's language. */
 export function sloVerdict(r: StatementRow, lang: Lang): string {
@@ -27,10 +25,10 @@ export function formatStatementTable(s: Statement, lang: Lang): string {
     l.maintenance, l.station_side, l.other, l.completeness, 'RTT p50/p95 ms', 'loss p95',
   ];
   const rows = s.rows.map((r) => [
-    r.station, r.name, r.isp, r.circuit, formatNumber(r.sla_target, 2, lang), pct(r.availability_pct, lang), sloVerdict(r, lang),
+    r.station, r.name, r.isp, r.circuit, formatNumber(r.sla_target, 2, lang), formatPercent(r.availability_pct, lang), sloVerdict(r, lang),
     formatDuration(r.downtime_s), String(r.outage_count), formatDuration(r.mttr_s), formatDuration(r.mtbf_s),
     formatDuration(r.excluded_s.maintenance), formatDuration(r.excluded_s.station_side), formatDuration(r.excluded_s.other),
-    pct(r.data_completeness_pct, lang), `${formatNumber(r.rtt_p50_ms, 1, lang)}/${formatNumber(r.rtt_p95_ms, 1, lang)}`,
+    formatPercent(r.data_completeness_pct, lang), `${formatNumber(r.rtt_p50_ms, 1, lang)}/${formatNumber(r.rtt_p95_ms, 1, lang)}`,
     r.loss_p95 === null ? '–' : `${formatNumber(r.loss_p95 * 100, 2, lang)} %`,
   ]);
   const lines = [`${l.title}: ${l.period} ${periodText(s)}`, '', ...alignColumns([head, ...rows])];

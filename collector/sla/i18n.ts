@@ -179,4 +179,7 @@ export function formatNumber(v: number | null | undefined, digits: number, lang:
   return lang === 'vi' ? s.replace('.', ',') : s;
 }
 
+/** A percentage with 3 decimals, as the statement prints availability and completeness: `99,873 %`. */
+export const formatPercent = (v: number | null, lang: Lang): string => (v === null ? '–' : `${formatNumber(v, 3, lang)} %`);
+
 export const causeLabel = (cause: Cause, lang: Lang): string => LABELS[lang].causes[cause] ?? cause;

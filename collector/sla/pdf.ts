@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
-import { causeLabel, formatDuration, formatNumber, LABELS, type Lang } from './i18n.js';
+import { causeLabel, formatDuration, formatNumber, formatPercent, LABELS, type Lang } from './i18n.js';
 import { periodText, sloVerdict } from './format.js';
 import type { Statement, StatementRow } from './statement.js';
 import { vnMinute } from './time.js';
@@ -122,15 +122,13 @@ function summaryPage(doc: Doc, s: Statement, opts: PdfOptions) {
     doc,
     [l.station, l.provider, l.circuit, 'SLO %', l.availability, l.slo_met, l.downtime, l.outages_short, l.completeness_short],
     s.rows.map((r) => [
-      `${r.name}\n${r.station}`, r.isp, r.circuit, formatNumber(r.sla_target, 2, lang), pctText(r.availability_pct, lang), sloVerdict(r, lang),
-      formatDuration(r.downtime_s), String(r.outage_count), pctText(r.data_completeness_pct, lang),
+      `${r.name}\n${r.station}`, r.isp, r.circuit, formatNumber(r.sla_target, 2, lang), formatPercent(r.availability_pct, lang), sloVerdict(r, lang),
+      formatDuration(r.downtime_s), String(r.outage_count), formatPercent(r.data_completeness_pct, lang),
     ]),
     [0.19, 0.09, 0.14, 0.07, 0.11, 0.1, 0.11, 0.07, 0.12],
     { align: ['left', 'left', 'left', 'right', 'right', 'left', 'right', 'right', 'right'] },
   );
 }
-
-const pctText = (v: number | null, lang: Lang) => (v === null ? '–' : `${formatNumber(v, 3, lang)} %`);
 
 function keyValues(doc: Doc, pairs: Array<[string, string]>) {
   const w = width(doc);
@@ -163,19 +161,19 @@ function circuitPage(doc: Doc, s: Statement, r: StatementRow, opts: PdfOptions) 
   doc.moveDown(0.6);
   const verdictColor = r.slo_met === null ? GREY : r.slo_met ? GREEN : RED;
   const y = doc.y;
-  doc.font('bold').fontSize(22).fillColor(verdictColor).text(pctText(r.availability_pct, lang), MARGIN, y, { ...PLAIN, width: width(doc) * 0.5 });
+  doc.font('bold').fontSize(22).fillColor(verdictColor).text(formatPercent(r.availability_pct, lang), MARGIN, y, { ...PLAIN, width: width(doc) * 0.5 });
   doc.font('bold').fontSize(12).fillColor(verdictColor)
     .text(`${l.slo_met} ${formatNumber(r.sla_target, 2, lang)} %: ${sloVerdict(r, lang)}`, MARGIN + width(doc) * 0.5, y + 8, { ...PLAIN, width: width(doc) * 0.5 });
   doc.fillColor(INK);
   doc.x = MARGIN;
   doc.moveDown(0.3);
   keyValues(doc, [
-    [l.availability, pctText(r.availability_pct, lang)],
+    [l.availability, formatPercent(r.availability_pct, lang)],
     [l.downtime, formatDuration(r.downtime_s)],
     [l.outages, String(r.outage_count)],
     [l.mttr, formatDuration(r.mttr_s)],
     [l.mtbf, formatDuration(r.mtbf_s)],
-    [l.completeness, pctText(r.data_completeness_pct, lang)],
+    [l.completeness, formatPercent(r.data_completeness_pct, lang)],
   ]);
   heading(doc, l.exclusions, 11);
   keyValues(doc, [

@@ -3,20 +3,18 @@
  * back as one row per station), never from the raw points. Whole Vietnamese months read `sla_month`, whole days
  * `sla_day`, other ranges `sla_hour`.
  */
-import type { Influx } from '../influx.js';
+import { literal, type Influx } from '../influx.js';
 import type { Station } from '../registry.js';
 import { ROLLUP_RP } from '../retention.js';
 import type { Cause } from '../verdict/types.js';
-import { combineRollups, PERCENTILE_FIELDS, rollupOf, type OutageSegment, type Rollup } from './rollup.js';
+import { combineRollups, finite, PERCENTILE_FIELDS, rollupOf, type OutageSegment, type Rollup } from './rollup.js';
 import { buildStatement, type DailyTotals, type RollupTotals, type Statement, type StatementStation } from './statement.js';
 import { DAY_MS, vnDayStart, vnMonthStart } from './time.js';
 
 type Row = Record<string, unknown> & { time: Date };
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Ranges up to this long carry the daily availability (the PDF's chart). */
-export const DAILY_MAX_MS = 62 * DAY_MS;
+const DAILY_MAX_MS = 62 * DAY_MS;
 
 export interface ReadOptions {
   from: number;
@@ -45,7 +43,7 @@ export function statementQueries(o: { from: number; to: number; isp?: string }):
   const m = `"${ROLLUP_RP}"."${source}"`;
   // Days of a month range come from sla_day.
   const d = `"${ROLLUP_RP}"."${source === 'sla_month' ? 'sla_day' : source}"`;
-  const where = `WHERE ${o.isp !== undefined ? `"isp" = ${quote(o.isp)} AND ` : ''}time >= ${o.from}ms AND time < ${o.to}ms`;
+  const where = `WHERE ${o.isp !== undefined ? `"isp" = ${literal(o.isp)} AND ` : ''}time >= ${o.from}ms AND time < ${o.to}ms`;
   return {
     totals: `SELECT ${[...FIELDS, ...TAGS].map((f) => `"${f}"`).join(', ')} FROM ${m} ${where}`,
     outages: `SELECT "end", "cause", "continued" FROM "${ROLLUP_RP}"."sla_outage" ${where} GROUP BY "station"`,
@@ -70,7 +68,7 @@ export async function readStatement(influx: Influx, o: ReadOptions): Promise<Sta
     const id = String(r.station);
     // A station no longer in the registry is still on the statement, named by its tags.
     if (!stations.has(id)) {
-      stations.set(id, { id, name: id, commune: '', district: String(r.district ?? ''), province: String(r.province ?? ''), isp: String(r.isp ?? ''), circuit: String(r.circuit ?? ''), sla_target: num(r.sla_target) ?? 0 });
+      stations.set(id, { id, name: id, commune: '', district: String(r.district ?? ''), province: String(r.province ?? ''), isp: String(r.isp ?? ''), circuit: String(r.circuit ?? ''), sla_target: finite(r.sla_target) ?? 0 });
     }
     if (!parts.has(id)) parts.set(id, []);
     parts.get(id)!.push(rollupOf(r));
@@ -81,7 +79,7 @@ export async function readStatement(influx: Influx, o: ReadOptions): Promise<Sta
   for (const r of outageRows!) {
     const id = String(r.station);
     if (!segments.has(id)) segments.set(id, []);
-    segments.get(id)!.push({ start: r.time.getTime(), end: num(r.end) ?? r.time.getTime(), cause: r.cause as Cause, continued: num(r.continued) === 1 });
+    segments.get(id)!.push({ start: r.time.getTime(), end: finite(r.end) ?? r.time.getTime(), cause: r.cause as Cause, continued: finite(r.continued) === 1 });
   }
   let daily: Map<string, DailyTotals[]> | undefined;
   if (withDaily) {
@@ -90,10 +88,10 @@ export async function readStatement(influx: Influx, o: ReadOptions): Promise<Sta
     for (const r of dailyRows!) {
       const key = `${String(r.station)}\u0000${vnDayStart(r.time.getTime())}`;
       const d = byDay.get(key) ?? { available_s: 0, downtime_s: 0, unknown_s: 0, period_s: 0 };
-      d.available_s += num(r.available_s) ?? 0;
-      d.downtime_s += num(r.downtime_s) ?? 0;
-      d.unknown_s += num(r.unknown_s) ?? 0;
-      d.period_s += num(r.period_s) ?? 0;
+      d.available_s += finite(r.available_s) ?? 0;
+      d.downtime_s += finite(r.downtime_s) ?? 0;
+      d.unknown_s += finite(r.unknown_s) ?? 0;
+      d.period_s += finite(r.period_s) ?? 0;
       byDay.set(key, d);
     }
     for (const [key, d] of byDay) {

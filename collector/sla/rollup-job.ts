@@ -5,13 +5,13 @@
  * timestamps: two evaluators write identical points.
  */
 import type { IPoint } from 'influx';
-import type { Influx } from '../influx.js';
+import { literal, type Influx } from '../influx.js';
 import type { Logger } from '../../lib/log.js';
 import { stationTags } from '../points.js';
 import type { Station } from '../registry.js';
 import { ensureRetention, ROLLUP_RP } from '../retention.js';
 import type { Cause, State } from '../verdict/types.js';
-import { combineRollups, rollupOf, rollupDay, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
+import { combineRollups, finite, rollupOf, rollupHour, type HealthSample, type OutageSegment, type ProbeSample, type Rollup } from './rollup.js';
 import { DAY_MS, hourStart, HOUR_MS, nextVnMonth, vnDayStart, vnMonthStart } from './time.js';
 
 
@@ -38,11 +38,9 @@ export interface RollupStats {
 }
 
 type Row = Record<string, unknown> & { time: Date };
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** The rollup tags of a station: the tags of every measurement, plus `circuit`. */
-export const rollupTags = (s: Station): Record<string, string> => ({ ...stationTags(s), circuit: s.circuit });
+const rollupTags = (s: Station): Record<string, string> => ({ ...stationTags(s), circuit: s.circuit });
 
 /** The `sla_hour` / `sla_day` point of a rollup. */
 export function rollupPoint(measurement: 'sla_hour' | 'sla_day' | 'sla_month', s: Station, at: number, r: Rollup): IPoint {
@@ -140,7 +138,7 @@ export class RollupJob {
     const stations = only ? [only] : [...registry.values()];
     if (stations.length === 0) return;
     const p = this.deps.periodMs;
-    const filter = only ? `"station" = ${quote(only.id)} AND ` : '';
+    const filter = only ? `"station" = ${literal(only.id)} AND ` : '';
     const days = new Set<number>();
     for (let h = from; h < to; h += HOUR_MS) {
       const [healthRows, probeRows] = (await this.deps.influx.query(
@@ -160,9 +158,9 @@ export class RollupJob {
       for (const r of probeRows!) {
         const s = String(r.station);
         if (!probes.has(s)) probes.set(s, []);
-        const rtt = num(r.rtt_avg_ms);
-        const jitter = num(r.jitter_ms);
-        const loss = num(r.loss);
+        const rtt = finite(r.rtt_avg_ms);
+        const jitter = finite(r.jitter_ms);
+        const loss = finite(r.loss);
         probes.get(s)!.push({ ts: r.time.getTime(), ok: r.ok === true, ...(loss !== undefined ? { loss } : {}), ...(rtt !== undefined ? { rtt_ms: rtt } : {}), ...(jitter !== undefined ? { jitter_ms: jitter } : {}) });
       }
       const points: IPoint[] = [];
@@ -185,44 +183,29 @@ export class RollupJob {
       this.stats.hours_rolled++;
       days.add(vnDayStart(h));
     }
-    for (const d of [...days].sort((a, b) => a - b)) await this.rollDay(d, stations, filter, only !== undefined);
-    for (const m of new Set([...days].map(vnMonthStart))) await this.rollMonth(m, stations, filter, only !== undefined);
+    for (const d of [...days].sort((a, b) => a - b)) await this.rollUp('sla_hour', 'sla_day', d, d + DAY_MS, stations, filter, only !== undefined);
+    for (const m of new Set([...days].map(vnMonthStart))) await this.rollUp('sla_day', 'sla_month', m, nextVnMonth(m), stations, filter, only !== undefined);
   }
 
-  /** The `sla_month` points of a Vietnamese month from its `sla_day` points: a year is 12 points per station. */
-  private async rollMonth(month: number, stations: readonly Station[], filter: string, replace: boolean): Promise<void> {
-    const end = nextVnMonth(month);
+  /**
+   * The `to` point of each station at `start` from its `from` points in [start, end): the `sla_day` of a Vietnamese
+   * day from its hours (so far, for a day still running), the `sla_month` of a month from its days (a year is 12
+   * points per station).
+   */
+  private async rollUp(from: 'sla_hour' | 'sla_day', to: 'sla_day' | 'sla_month', start: number, end: number, stations: readonly Station[], filter: string, replace: boolean): Promise<void> {
     const rows = (await this.deps.influx.query(
-      `SELECT * FROM "${ROLLUP_RP}"."sla_day" WHERE ${filter}time >= ${month}ms AND time < ${end}ms GROUP BY "station"`,
+      `SELECT * FROM "${ROLLUP_RP}"."${from}" WHERE ${filter}time >= ${start}ms AND time < ${end}ms GROUP BY "station"`,
       { precision: 'ms' },
     )) as unknown as Row[];
-    const days = new Map<string, Rollup[]>();
+    const parts = new Map<string, Rollup[]>();
     for (const r of rows) {
       const s = String(r.station);
-      if (!days.has(s)) days.set(s, []);
-      days.get(s)!.push(rollupOf(r));
+      if (!parts.has(s)) parts.set(s, []);
+      parts.get(s)!.push(rollupOf(r));
     }
-    const points = stations.filter((s) => days.has(s.id)).map((s) => rollupPoint('sla_month', s, month, combineRollups(days.get(s.id)!, (end - month) / 1000, s.sla_target)));
+    const points = stations.filter((s) => parts.has(s.id)).map((s) => rollupPoint(to, s, start, combineRollups(parts.get(s.id)!, (end - start) / 1000, s.sla_target)));
     if (points.length === 0) return;
-    if (replace) await this.deps.influx.queryRaw([`DELETE FROM "sla_month" WHERE ${filter}time = ${month}ms`], { method: 'POST' });
-    await this.deps.influx.writePoints(points, { precision: 'ms', retentionPolicy: ROLLUP_RP });
-  }
-
-  /** The `sla_day` points of a Vietnamese day from its `sla_hour` points (so far, for a day still running). */
-  private async rollDay(day: number, stations: readonly Station[], filter: string, replace: boolean): Promise<void> {
-    const rows = (await this.deps.influx.query(
-      `SELECT * FROM "${ROLLUP_RP}"."sla_hour" WHERE ${filter}time >= ${day}ms AND time < ${day + DAY_MS}ms GROUP BY "station"`,
-      { precision: 'ms' },
-    )) as unknown as Row[];
-    const hours = new Map<string, Rollup[]>();
-    for (const r of rows) {
-      const s = String(r.station);
-      if (!hours.has(s)) hours.set(s, []);
-      hours.get(s)!.push(rollupOf(r));
-    }
-    const points = stations.filter((s) => hours.has(s.id)).map((s) => rollupPoint('sla_day', s, day, rollupDay(hours.get(s.id)!, s.sla_target)));
-    if (points.length === 0) return;
-    if (replace) await this.deps.influx.queryRaw([`DELETE FROM "sla_day" WHERE ${filter}time = ${day}ms`], { method: 'POST' });
+    if (replace) await this.deps.influx.queryRaw([`DELETE FROM "${to}" WHERE ${filter}time = ${start}ms`], { method: 'POST' });
     await this.deps.influx.writePoints(points, { precision: 'ms', retentionPolicy: ROLLUP_RP });
   }
 }

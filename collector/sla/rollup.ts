@@ -6,7 +6,7 @@
  * [H, H + 1 h) is covered by the points stamped in (H, H + 1 h]; a period without a point is unknown.
  */
 import type { Cause, State } from '../verdict/types.js';
-import { DAY_MS, HOUR_MS } from './time.js';
+import { HOUR_MS } from './time.js';
 
 /** What a period of a station's time counts as in the SLA. */
 export type SlaClass = 'available' | 'downtime' | 'maintenance' | 'station_side' | 'other';
@@ -184,18 +184,9 @@ export function rollupHour(input: HourInput): { rollup: Rollup; segments: Outage
 }
 
 /**
- * The `sla_day` fields of a Vietnamese day from its `sla_hour` points (missing hours are unknown). A day's p50 is the
- * median of its hourly p50s and its p95 the 95th percentile of its hourly p95s (exact percentiles would need the raw
- * points, which retention removes); `linkwatch sla` combines days the same way.
- */
-export function rollupDay(hours: readonly Rollup[], sla_target: number): Rollup {
-  return combineRollups(hours, DAY_MS / 1000, sla_target);
-}
-
-/**
  * A rollup of `period_s` from the rollups of its parts (a day from hours, a month from days): seconds and outages add
  * up, the part of the period without a rollup is unknown, p50 is the median of the parts' p50s and p95 the 95th
- * percentile of their p95s.
+ * percentile of their p95s (exact percentiles would need the raw points, which retention removes).
  */
 export function combineRollups(hours: readonly Rollup[], period_s: number, sla_target: number): Rollup {
   const sum = (k: 'available_s' | 'downtime_s' | 'maintenance_s' | 'station_side_s' | 'other_s' | 'outages') => hours.reduce((a, h) => a + h[k], 0);
@@ -258,4 +249,5 @@ export function rollupOf(r: Readonly<Record<string, unknown>>): Rollup {
   return out;
 }
 
-const finite = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+/** A number read back from InfluxDB, or undefined for a missing or non-finite one. */
+export const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

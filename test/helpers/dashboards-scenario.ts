@@ -4,10 +4,15 @@
  * docs/influxdb-schema.md (collector measurements through `reportToPoints`, evaluator measurements by hand, field types from the table of collector/influx.ts).
  * What the dashboards must show is computed here from the same script, independently of InfluxQL.
  */
-import type { IPoint, ISchemaOptions } from 'influx';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InfluxDB, type IPoint, type ISchemaOptions } from 'influx';
 import { packageSchema } from '../../collector/influx.js';
 import { reportToPoints } from '../../collector/points.js';
 import type { Station } from '../../collector/registry.js';
+import { ROLLUP_RP } from '../../collector/retention.js';
+import { startInflux, type LocalServer } from '../../deploy/local-servers.js';
 import type { Report } from '../../protocol/report.js';
 
 /**
@@ -210,7 +215,6 @@ export function codeOf(state: StateName): number {
 
 // ---- SLA rollups (RP `rollups`, schema of the SLA rollups: sla_hour / sla_day) ----------------------------------
 
-export const ROLLUP_RP = 'rollups';
 const HOUR_MS = 3_600_000;
 /** Vietnam's day starts at 17:00 UTC the day before (UTC+7, no DST). */
 const VN_OFFSET_MS = 7 * HOUR_MS;
@@ -287,4 +291,26 @@ export function expectedRollupSla(ids: string[], from = NOW - 86_400_000, to = N
   const downtime_s = sum('downtime_s');
   const outages = sum('outages');
   return { available_s, downtime_s, outages, availability: (100 * available_s) / (available_s + downtime_s), mttrMin: outages > 0 ? downtime_s / 60 / outages : null };
+}
+
+/** A real influxd in a temp dir, database `linkwatch` filled with the scripted day and its rollups. */
+export async function startScenarioInflux(): Promise<{ influx: LocalServer; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'lw-dash-'));
+  let influx: LocalServer | undefined;
+  const stop = async () => {
+    await influx?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    influx = await startInflux({ dir });
+    const client = new InfluxDB({ host: '127.0.0.1', port: influx.port, database: 'linkwatch', schema: SCHEMA });
+    await client.createDatabase('linkwatch');
+    const points = allPoints();
+    for (let i = 0; i < points.length; i += 10_000) await client.writePoints(points.slice(i, i + 10_000), { precision: 'ms' });
+    await writeRollups(client);
+    return { influx, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

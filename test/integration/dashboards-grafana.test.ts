@@ -4,10 +4,6 @@
  * @grafana/data's own transformers; every alert rule through the expression and evaluator rules of Grafana's alerting
  * (test/helpers/dashboards-grafana.ts says what is Grafana's code and what is a port of its Go).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { InfluxDB } from 'influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataTransformerConfig, DataFrame } from '@grafana/data';
 import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -15,32 +11,25 @@ import { alertRulesFile } from '../../dashboards/alerts.js';
 import { labels } from '../../dashboards/i18n.js';
 import { buildDashboards, buildPartnerDashboards } from '../../dashboards/index.js';
 import { applyBackendMacros, substituteMacros, type VariableValue } from '../../dashboards/macros.js';
-import { startInflux, type LocalServer } from '../../deploy/local-servers.js';
+import type { LocalServer } from '../../deploy/local-servers.js';
 import { panelIntervalMs, panelRange, panelsOf, resolveVariables, runInfluxQL, targetsOf, type QueryResult } from '../helpers/dashboards.js';
 import { displayName, evaluateAlert, frameRows, influxqlToFrames, transform } from '../helpers/dashboards-grafana.js';
-import { allPoints, brokenNow, slaHourPoints, byId, expectedRollupSla, NOW, SCHEMA, STATIONS, writeRollups } from '../helpers/dashboards-scenario.js';
+import { brokenNow, slaHourPoints, byId, expectedRollupSla, NOW, startScenarioInflux, STATIONS } from '../helpers/dashboards-scenario.js';
 
 const DB = 'linkwatch';
 const L = labels('en');
 const boards = buildDashboards('en');
 let influx: LocalServer;
-let dir: string;
+let stop: (() => Promise<void>) | undefined;
 
 const run = (q: string): Promise<QueryResult> => runInfluxQL(influx.url, DB, q);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lw-dash-grafana-'));
-  influx = await startInflux({ dir });
-  const client = new InfluxDB({ host: '127.0.0.1', port: influx.port, database: DB, schema: SCHEMA });
-  await client.createDatabase(DB);
-  const points = allPoints();
-  for (let i = 0; i < points.length; i += 10_000) await client.writePoints(points.slice(i, i + 10_000), { precision: 'ms' });
-  await writeRollups(client);
+  ({ influx, stop } = await startScenarioInflux());
 }, 120_000);
 
 afterAll(async () => {
-  await influx?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await stop?.();
 });
 
 const day = { from: NOW - 86_400_000, to: NOW };

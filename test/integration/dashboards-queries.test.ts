@@ -2,9 +2,6 @@
  * Every panel and alert query, with Grafana's macros substituted, against a real influxd filled with a scripted day
  * in Bắc Kạn (test/helpers/dashboards-scenario.ts). Proves the queries parse and return what the day implies.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -12,20 +9,20 @@ import { alertRulesFile } from '../../dashboards/alerts.js';
 import { labels } from '../../dashboards/i18n.js';
 import { buildDashboards } from '../../dashboards/index.js';
 import { applyBackendMacros, substituteMacros, type VariableValue } from '../../dashboards/macros.js';
-import { startInflux, type LocalServer } from '../../deploy/local-servers.js';
+import type { LocalServer } from '../../deploy/local-servers.js';
 import {
   panelIntervalMs, panelRange, panelsOf, resolveVariables, rowsOf, runInfluxQL, targetsOf, type QueryResult,
 } from '../helpers/dashboards.js';
 import {
-  allPoints, at, brokenNow, byId, codeOf, expectedRollupSla, expectedSla, healthPoints, MINUTES, NOW, SCHEMA, stateNow,
-  STATIONS, writeRollups,
+  at, brokenNow, byId, codeOf, expectedRollupSla, expectedSla, healthPoints, MINUTES, NOW, SCHEMA, startScenarioInflux,
+  stateNow, STATIONS,
 } from '../helpers/dashboards-scenario.js';
 
 const DB = 'linkwatch';
 const L = labels('en');
 const boards = buildDashboards('en');
 let influx: LocalServer;
-let dir: string;
+let stop: (() => Promise<void>) | undefined;
 let queriesRun = 0;
 
 async function run(q: string): Promise<QueryResult> {
@@ -34,18 +31,11 @@ async function run(q: string): Promise<QueryResult> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lw-dash-influx-'));
-  influx = await startInflux({ dir });
-  const client = new InfluxDB({ host: '127.0.0.1', port: influx.port, database: DB, schema: SCHEMA });
-  await client.createDatabase(DB);
-  const points = allPoints();
-  for (let i = 0; i < points.length; i += 10_000) await client.writePoints(points.slice(i, i + 10_000), { precision: 'ms' });
-  await writeRollups(client);
+  ({ influx, stop } = await startScenarioInflux());
 }, 120_000);
 
 afterAll(async () => {
-  await influx?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await stop?.();
   // The figure for the report: how many statements this file ran against influxd.
   console.info(`dashboards-queries: ${queriesRun} InfluxQL statements run`);
 });

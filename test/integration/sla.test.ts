@@ -15,6 +15,7 @@ import { loadCollectorConfig, startCollector, type RunningCollector } from '../.
 import type { CollectorConfig } from '../../collector/config.js';
 import { RollupJob } from '../../collector/sla/rollup-job.js';
 import type { Statement, StatementRow } from '../../collector/sla/statement.js';
+import { nextVnMonth } from '../../collector/sla/time.js';
 import { silentLogger } from '../../lib/log.js';
 import { report, type ReportInput, type Role } from '../../protocol/report.js';
 import { topicFor } from '../../protocol/topics.js';
@@ -145,6 +146,13 @@ describe('linkwatch sla on real servers: an ISP outage, a LAN fault, maintenance
     const months = await env.query<{ available_s: number; downtime_s: number; period_s: number }>(`SELECT sum("available_s") AS "available_s", sum("downtime_s") AS "downtime_s" FROM "rollups"."sla_month" WHERE "station" = 'bk-isp'`);
     expect(months[0]!.available_s + months[0]!.downtime_s).toBe(3 * 3600);
     expect(months[0]!.downtime_s).toBe(days[0]!.downtime_s);
+    // A day spans 24 h and a month its own length in Vietnamese time, however little of it has rollups (the rest is unknown).
+    const daySpans = await env.query<{ period_s: number }>(`SELECT "period_s" FROM "rollups"."sla_day" WHERE "station" = 'bk-isp'`);
+    expect(daySpans.length).toBeGreaterThan(0);
+    expect(daySpans.map((r) => r.period_s)).toEqual(daySpans.map(() => 86_400));
+    const monthSpans = await env.query<{ time: Date; period_s: number }>(`SELECT "period_s" FROM "rollups"."sla_month" WHERE "station" = 'bk-isp'`);
+    expect(monthSpans.length).toBeGreaterThan(0);
+    expect(monthSpans.map((r) => r.period_s)).toEqual(monthSpans.map((r) => (nextVnMonth(r.time.getTime()) - r.time.getTime()) / 1000));
     const policies = await collector.influx.client.showRetentionPolicies(env.database);
     expect(policies.find((p) => p.name === 'rollups')).toMatchObject({ duration: '43920h0m0s' });
     expect(policies.find((p) => p.default)).toMatchObject({ duration: '2160h0m0s' });

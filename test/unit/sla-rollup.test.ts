@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combineRollups, joinSegments, percentile, rollupDay, rollupHour, slaClassOf, type HealthSample } from '../../collector/sla/rollup.js';
+import { combineRollups, joinSegments, percentile, rollupHour, slaClassOf, type HealthSample } from '../../collector/sla/rollup.js';
 import type { Cause, State } from '../../collector/verdict/types.js';
 
 const H = Date.UTC(2026, 10, 30, 3); // an hour start
@@ -99,7 +99,7 @@ describe('a day from its hours', () => {
       period_s: 3600, available_s, downtime_s, maintenance_s: 0, station_side_s: 0, other_s: 0, unknown_s: 3600 - available_s - downtime_s,
       outages: downtime_s > 0 ? 1 : 0, sla_target: 99.5, rtt_p50_ms: rtt, rtt_p95_ms: rtt * 2,
     });
-    const day = rollupDay([h(3600, 0, 10), h(3000, 600, 20), h(3500, 0, 30)], 99.5);
+    const day = combineRollups([h(3600, 0, 10), h(3000, 600, 20), h(3500, 0, 30)], 86_400, 99.5);
     expect(day).toEqual({
       period_s: 86400, available_s: 10100, downtime_s: 600, maintenance_s: 0, station_side_s: 0, other_s: 0, unknown_s: 86400 - 10700,
       outages: 1, sla_target: 99.5, rtt_p50_ms: 20, rtt_p95_ms: 60,
