@@ -6,13 +6,6 @@ import { AGENT_VERSION } from './version.js';
 /** Exit codes as the `linkwatch` CLI's: 0 ok, 1 a service step failed, 2 a bad config or usage. */
 const EXIT = { OK: 0, FAILED: 1, ERROR: 2 } as const;
 
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    // SIGINT is also what NSSM's Ctrl-C stop becomes; SIGBREAK is Ctrl-Break; SIGTERM is systemd's stop.
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGBREAK'] as const) process.once(sig, () => resolve(sig));
-  });
-}
-
 /**
  * The single-file agent (`linkwatch-agent[.exe]`): `--config FILE [--once [--json]]`, `--version`, and on Windows
  * `service install|uninstall|start|stop|status --config FILE`. The same agent as `linkwatch agent`, without the
@@ -32,19 +25,7 @@ export async function exeMain(argv: string[]): Promise<number> {
     .option('--json', 'with --once: print the report as JSON')
     .action(async (opts: { config?: string; once?: boolean; json?: boolean }) => {
       if (!opts.config) return program.error('error: required option \'-c, --config <file>\' not specified', { exitCode: EXIT.ERROR });
-      if (!opts.once) (await import('./v8-flags.js')).setAgentV8Flags();
-      const { loadAgentConfig, startAgent } = await import('./main.js');
-      const cfg = loadAgentConfig(opts.config);
-      if (opts.once) {
-        const { measureOnce, formatReport } = await import('./once.js');
-        const { createLogger } = await import('../lib/log.js');
-        const report = await measureOnce(cfg, { log: createLogger({ level: 'warn' }) });
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-        return;
-      }
-      const running = startAgent(cfg, { configFile: opts.config });
-      await waitForSignal();
-      await running.stop();
+      code = await (await import('./command.js')).runAgentCommand({ ...opts, config: opts.config });
     });
 
   program
