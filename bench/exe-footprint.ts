@@ -91,7 +91,8 @@ async function main() {
     npm: `linkwatch agent (npm, node ${process.versions.node})`,
     bareHere: `bare node ${process.versions.node}`,
   };
-  console.log(`\nreports stored in InfluxDB: ${collector.writer.stats.reports} (2 agents, expected about ${2 * Math.floor(t / INTERVAL_S)})`);
+  // The ingest's count, as bench/agent-footprint.ts: the writer's also counts the collector's own points.
+  console.log(`\nreports taken by the collector: ${collector.ingest.stats.reports} (2 agents, expected about ${2 * Math.floor(t / INTERVAL_S)})`);
   console.log('\n| process | RSS median MB | RSS max MB (steady) | CPU-s per hour (with pings) |');
   console.log('|---|---|---|---|');
   for (const n of names) console.log(`| ${label[n]} | ${median(rss[n]).toFixed(1)} | ${Math.max(...rss[n]).toFixed(1)} | ${perHour(n).toFixed(1)} |`);
