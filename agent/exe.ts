@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { win32 } from 'node:path';
 import { ConfigError } from '../lib/errors.js';
 import { AGENT_VERSION } from './version.js';
+import { runService, SERVICE_ACCOUNT, SERVICE_ACTIONS, type ServiceAction } from './windows-service.js';
 
 /** Exit codes as the `linkwatch` CLI's: 0 ok, 1 a service step failed, 2 a bad config or usage. */
 const EXIT = { OK: 0, FAILED: 1, ERROR: 2 } as const;
@@ -31,14 +32,13 @@ export async function exeMain(argv: string[]): Promise<number> {
   program
     .command('service')
     .description('Windows: run the agent as a service (NSSM, beside this executable)')
-    .addArgument(new Command().createArgument('<action>', 'install | uninstall | start | stop | status').choices(['install', 'uninstall', 'start', 'stop', 'status']))
+    .addArgument(new Command().createArgument('<action>', SERVICE_ACTIONS.join(' | ')).choices(SERVICE_ACTIONS))
     .option('-c, --config <file>', 'agent config (install)', 'C:\\ProgramData\\linkwatch\\agent.yaml')
     .addOption(new Option('--name <name>', 'service name').default('linkwatch-agent'))
     .addOption(new Option('--data <dir>', 'working directory, state and logs').default('C:\\ProgramData\\linkwatch'))
-    .addOption(new Option('--account <name>', 'account the service runs as (install)').default('NT AUTHORITY\\LocalService'))
-    .action(async (action: 'install' | 'uninstall' | 'start' | 'stop' | 'status', opts: { config: string; name: string; data: string; account: string }) => {
+    .addOption(new Option('--account <name>', 'account the service runs as (install)').default(SERVICE_ACCOUNT))
+    .action(async (action: ServiceAction, opts: { config: string; name: string; data: string; account: string }) => {
       if (process.platform !== 'win32') return program.error('error: `service` is for Windows; on Linux use the systemd unit (docs/deploy.md)', { exitCode: EXIT.ERROR });
-      const { runService } = await import('./windows-service.js');
       const config = win32.isAbsolute(opts.config) ? opts.config : win32.resolve(opts.config);
       if (action === 'install') {
         // A config the agent would refuse is found now, not in a service restarting forever.
