@@ -15,9 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunningCollector } from '../collector/main.js';
-import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
-import { arg, cpuSeconds, cpuWithChildren, machineLine, median, memoryMb, sleep, startBenchCollector, startFootprintStation, runBench, stopChildren, type FootprintStation } from './common.js';
+import { arg, cpuSeconds, cpuWithChildren, machineLine, median, memoryMb, sleep, startFootprintStation, runBench, stopChildren, type FootprintStation } from './common.js';
 
 const MINUTES = arg('minutes', 3);
 const INTERVAL_S = arg('interval', 10);
@@ -32,24 +30,19 @@ const BASELINE_STATION = 'bk-cho-moi-thanh-mai';
 const dir = mkdtempSync(join(tmpdir(), 'lw-bench-agent-'));
 const children: ChildProcess[] = [];
 let station: FootprintStation | undefined;
-let broker: LocalServer | undefined;
-let influx: LocalServer | undefined;
-let collector: RunningCollector | undefined;
 
 async function main() {
   console.log(`agent footprint: ${MINUTES} min at a ${INTERVAL_S} s interval (warm-up ${WARMUP_S} s excluded from the rates)`);
   console.log(`machine: ${machineLine()}`);
-  [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
 
 
-  station = await startFootprintStation(dir);
-  collector = await startBenchCollector({ dir, brokerUrl: broker.url, influxUrl: influx.url, stations: [STATION, BASELINE_STATION] });
+  station = await startFootprintStation(dir, [STATION, BASELINE_STATION]);
 
 
-  const agent = spawn(process.execPath, [BIN, 'agent', '--config', station.agentConfig(STATION, broker.url, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(process.execPath, [BIN, 'agent', '--config', station.agentConfig(STATION, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] });
   const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
   children.push(agent, bare);
-  const baseline = BASELINE ? spawn(process.execPath, [BASELINE, 'agent', '--config', station.agentConfig(BASELINE_STATION, broker.url, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
+  const baseline = BASELINE ? spawn(process.execPath, [BASELINE, 'agent', '--config', station.agentConfig(BASELINE_STATION, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
   if (baseline) children.push(baseline);
   let baselineLog = '';
   baseline?.stderr!.on('data', (d: Buffer) => (baselineLog = (baselineLog + d.toString()).slice(-5000)));
@@ -84,7 +77,7 @@ async function main() {
   const bareRss = median(rss.bare);
 
   // The ingest's count: the writer's also counts the collector's own points (station status, its `collector` point).
-  const stored = collector.ingest.stats.reports;
+  const stored = station.collector.ingest.stats.reports;
   console.log(`\nreports taken by the collector: ${stored} (expected about ${Math.floor((t * 1000) / (INTERVAL_S * 1000)) * (baseline ? 2 : 1)})`);
   console.log('\n| process | RSS median MB | RSS max MB (steady) | VmHWM MB | CPU-s per hour (own) | CPU-s per hour (pings) |');
   console.log('|---|---|---|---|---|---|');
@@ -104,9 +97,7 @@ async function main() {
 
 async function cleanup() {
   await stopChildren(children);
-  await collector?.stop();
-  station?.close();
-  await Promise.all([broker?.stop(), influx?.stop()]);
+  await station?.close();
   rmSync(dir, { recursive: true, force: true });
 }
 

