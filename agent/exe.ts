@@ -2,16 +2,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { win32 } from 'node:path';
 import { ConfigError } from '../lib/errors.js';
 import { AGENT_VERSION } from './version.js';
+import { runService, SERVICE_ACCOUNT, SERVICE_ACTIONS, type ServiceAction } from './windows-service.js';
 
 /** Exit codes as the `linkwatch` CLI's: 0 ok, 1 a service step failed, 2 a bad config or usage. */
 const EXIT = { OK: 0, FAILED: 1, ERROR: 2 } as const;
-
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    // SIGINT is also what NSSM's Ctrl-C stop becomes; SIGBREAK is Ctrl-Break; SIGTERM is systemd's stop.
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGBREAK'] as const) process.once(sig, () => resolve(sig));
-  });
-}
 
 /**
  * The single-file agent (`linkwatch-agent[.exe]`): `--config FILE [--once [--json]]`, `--version`, and on Windows
@@ -32,32 +26,19 @@ export async function exeMain(argv: string[]): Promise<number> {
     .option('--json', 'with --once: print the report as JSON')
     .action(async (opts: { config?: string; once?: boolean; json?: boolean }) => {
       if (!opts.config) return program.error('error: required option \'-c, --config <file>\' not specified', { exitCode: EXIT.ERROR });
-      if (!opts.once) (await import('./v8-flags.js')).setAgentV8Flags();
-      const { loadAgentConfig, startAgent } = await import('./main.js');
-      const cfg = loadAgentConfig(opts.config);
-      if (opts.once) {
-        const { measureOnce, formatReport } = await import('./once.js');
-        const { createLogger } = await import('../lib/log.js');
-        const report = await measureOnce(cfg, { log: createLogger({ level: 'warn' }) });
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-        return;
-      }
-      const running = startAgent(cfg, { configFile: opts.config });
-      await waitForSignal();
-      await running.stop();
+      code = await (await import('./command.js')).runAgentCommand({ ...opts, config: opts.config });
     });
 
   program
     .command('service')
     .description('Windows: run the agent as a service (NSSM, beside this executable)')
-    .addArgument(new Command().createArgument('<action>', 'install | uninstall | start | stop | status').choices(['install', 'uninstall', 'start', 'stop', 'status']))
+    .addArgument(new Command().createArgument('<action>', SERVICE_ACTIONS.join(' | ')).choices(SERVICE_ACTIONS))
     .option('-c, --config <file>', 'agent config (install)', 'C:\\ProgramData\\linkwatch\\agent.yaml')
     .addOption(new Option('--name <name>', 'service name').default('linkwatch-agent'))
     .addOption(new Option('--data <dir>', 'working directory, state and logs').default('C:\\ProgramData\\linkwatch'))
-    .addOption(new Option('--account <name>', 'account the service runs as (install)').default('NT AUTHORITY\\LocalService'))
-    .action(async (action: 'install' | 'uninstall' | 'start' | 'stop' | 'status', opts: { config: string; name: string; data: string; account: string }) => {
+    .addOption(new Option('--account <name>', 'account the service runs as (install)').default(SERVICE_ACCOUNT))
+    .action(async (action: ServiceAction, opts: { config: string; name: string; data: string; account: string }) => {
       if (process.platform !== 'win32') return program.error('error: `service` is for Windows; on Linux use the systemd unit (docs/deploy.md)', { exitCode: EXIT.ERROR });
-      const { runService } = await import('./windows-service.js');
       const config = win32.isAbsolute(opts.config) ? opts.config : win32.resolve(opts.config);
       if (action === 'install') {
         // A config the agent would refuse is found now, not in a service restarting forever.

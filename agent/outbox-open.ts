@@ -1,10 +1,14 @@
 import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Outbox } from './outbox.js';
-import { betterSqliteOutbox } from './outbox-better-sqlite3.js';
-import { nodeSqliteOutbox, type NodeSqliteModule } from './outbox-node-sqlite.js';
-import type { SqlOutboxOptions } from './outbox-sql.js';
+import { SqlOutbox, type SqlDatabase, type SqlOutboxOptions } from './outbox-sql.js';
 
 export type OutboxDriver = 'node:sqlite' | 'better-sqlite3';
+
+/** The part of `node:sqlite` used here (its types are not in @types/node 20). */
+export interface NodeSqliteModule {
+  DatabaseSync: new (file: string) => SqlDatabase;
+}
 
 /**
  * The SQLite driver this process can use: Node's built-in `node:sqlite` (Node ≥ 22.5, the single-file executable),
@@ -24,9 +28,9 @@ export function openOutbox(opts: SqlOutboxOptions, driver: OutboxDriver = outbox
   if (driver === 'node:sqlite') {
     const sqlite = builtinSqlite();
     if (!sqlite) throw new Error(`node:sqlite is not available in Node ${process.version}`);
-    return nodeSqliteOutbox(sqlite, opts);
+    return new SqlOutbox((file) => new sqlite.DatabaseSync(file), opts);
   }
   // Loaded only when chosen, so the single-file executable (which has node:sqlite) carries no native addon.
-  const Database = createRequire(import.meta.url)('better-sqlite3') as Parameters<typeof betterSqliteOutbox>[0];
-  return betterSqliteOutbox(Database, opts);
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  return new SqlOutbox((file) => new Database(file), opts);
 }

@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../lib/config-file.js';
+import { ConfigError } from '../lib/errors.js';
 import { readSecret } from '../lib/secrets.js';
 import type { AgentConfig } from './config.js';
 import { buildPingCommand, runPing } from './probes/icmp.js';

@@ -233,8 +233,6 @@ export class ConnectionWatcher extends Watched {
   }
 }
 
-export type { OperstateReader };
-
 /** Polls a named interface; a change from up to down is a flap. */
 export class IfaceWatcher extends Watched {
   private timer: NodeJS.Timeout | undefined;

@@ -170,8 +170,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     this.inFlight.clear();
     const newest = this.deps.outbox.newest();
     if (newest) this.send([newest]);
-    this.budget = Math.ceil(this.cfg.outbox.backfill_rate);
-    this.pump();
+    this.tick();
   }
 
   /** Every second: a new second's worth of backfill (`backfill_rate`), as far as the window allows. */

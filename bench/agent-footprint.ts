@@ -11,16 +11,11 @@
  *   node dist/bench/agent-footprint.js [--minutes 3] [--interval 10] [--baseline /path/to/old/bin/linkwatch.js]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
-import type { RunningCollector } from '../collector/main.js';
-import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
-import { arg, cpuSeconds, machineLine, median, memoryMb, sleep, startBenchCollector, runBench, stopChildren } from './common.js';
+import { arg, cpuSeconds, cpuWithChildren, machineLine, median, memoryMb, sleep, startFootprintStation, runBench, stopChildren, type FootprintStation } from './common.js';
 
 const MINUTES = arg('minutes', 3);
 const INTERVAL_S = arg('interval', 10);
@@ -34,65 +29,20 @@ const BASELINE_STATION = 'bk-cho-moi-thanh-mai';
 
 const dir = mkdtempSync(join(tmpdir(), 'lw-bench-agent-'));
 const children: ChildProcess[] = [];
-const servers: Server[] = [];
-let broker: LocalServer | undefined;
-let influx: LocalServer | undefined;
-let collector: RunningCollector | undefined;
-
-/** utime+stime of the process and of its reaped children (the pings), seconds. */
-function cpuWithChildren(pid: number): { self: number; children: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { self: cpuSeconds(pid), children: (Number(f[13]) + Number(f[14])) / 100 };
-}
-
-function listen<T extends Server>(server: T): Promise<number> {
-  servers.push(server);
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
-}
+let station: FootprintStation | undefined;
 
 async function main() {
   console.log(`agent footprint: ${MINUTES} min at a ${INTERVAL_S} s interval (warm-up ${WARMUP_S} s excluded from the rates)`);
   console.log(`machine: ${machineLine()}`);
-  [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
 
-  const held = new Set<Socket>();
-  const tcpPort = await listen(createServer((s) => (s.on('error', () => {}), s.end())));
-  const sessionPort = await listen(createServer((s) => (held.add(s), s.on('error', () => {}), s.on('close', () => held.delete(s)))));
-  const httpPort = await listen(createHttpServer((_, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')));
-  const backlogDir = join(dir, 'backlog');
-  mkdirSync(backlogDir);
-  for (let i = 0; i < 5; i++) writeFileSync(join(backlogDir, `HS_${i}.xml`), '<hs/>');
 
-  collector = await startBenchCollector({ dir, brokerUrl: broker.url, influxUrl: influx.url, stations: [STATION, BASELINE_STATION] });
+  station = await startFootprintStation(dir, [STATION, BASELINE_STATION]);
 
-  const agentConfig = (station: string) => {
-    const file = join(dir, `agent-${station}.yaml`);
-    writeFileSync(
-    file,
-    YAML.stringify({
-      station,
-      interval: `${INTERVAL_S}s`,
-      broker: { url: broker!.url, username: station },
-      outbox: { path: join(dir, `outbox-${station}`) },
-      targets: [
-        { name: 'gw', role: 'gateway', kind: 'icmp', host: '127.0.0.1' },
-        { name: 'isp', role: 'isp', kind: 'icmp', host: '127.0.0.1' },
-        { name: 'vpn', role: 'core', kind: 'tcp', host: '127.0.0.1', port: tcpPort },
-        { name: 'dancu', role: 'service', kind: 'http', url: `http://127.0.0.1:${httpPort}/health` },
-      ],
-      sessions: [{ name: 'dancu-tls', kind: 'tcp', host: '127.0.0.1', port: sessionPort }],
-      backlog: [{ name: 'outbox-dir', kind: 'dir', path: backlogDir }],
-      log_level: 'warn',
-    }),
-    );
-    return file;
-  };
 
-  const agent = spawn(process.execPath, [BIN, 'agent', '--config', agentConfig(STATION)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(process.execPath, [BIN, 'agent', '--config', station.agentConfig(STATION, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] });
   const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
   children.push(agent, bare);
-  const baseline = BASELINE ? spawn(process.execPath, [BASELINE, 'agent', '--config', agentConfig(BASELINE_STATION)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
+  const baseline = BASELINE ? spawn(process.execPath, [BASELINE, 'agent', '--config', station.agentConfig(BASELINE_STATION, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
   if (baseline) children.push(baseline);
   let baselineLog = '';
   baseline?.stderr!.on('data', (d: Buffer) => (baselineLog = (baselineLog + d.toString()).slice(-5000)));
@@ -127,7 +77,7 @@ async function main() {
   const bareRss = median(rss.bare);
 
   // The ingest's count: the writer's also counts the collector's own points (station status, its `collector` point).
-  const stored = collector.ingest.stats.reports;
+  const stored = station.collector.ingest.stats.reports;
   console.log(`\nreports taken by the collector: ${stored} (expected about ${Math.floor((t * 1000) / (INTERVAL_S * 1000)) * (baseline ? 2 : 1)})`);
   console.log('\n| process | RSS median MB | RSS max MB (steady) | VmHWM MB | CPU-s per hour (own) | CPU-s per hour (pings) |');
   console.log('|---|---|---|---|---|---|');
@@ -143,14 +93,11 @@ async function main() {
   console.log(`\nRSS: agent max ${agentRss.toFixed(1)} MB = bare node + ${over.toFixed(1)} MB — budget ≤ +30 MB: ${over <= 30 ? 'holds' : 'MISSED'}`);
   if (baseline) console.log(`RSS: baseline build max ${Math.max(...rss.baseline).toFixed(1)} MB = bare node + ${(Math.max(...rss.baseline) - bareRss).toFixed(1)} MB`);
   console.log(`CPU: ${cpu.toFixed(1)} CPU-s per hour (agent ${agentSelf.toFixed(1)} + pings ${agentPings.toFixed(1)}) over ${steadyS.toFixed(0)} s — budget ≤ 20: ${cpu <= 20 ? 'holds' : 'MISSED'}`);
-  for (const s of held) s.destroy();
 }
 
 async function cleanup() {
   await stopChildren(children);
-  await collector?.stop();
-  for (const s of servers) s.close();
-  await Promise.all([broker?.stop(), influx?.stop()]);
+  await station?.close();
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -3,10 +3,13 @@
  * /proc, and small statistics. Benchmarks print figures; they assert nothing about time.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadCollectorConfig, startCollector, type RunningCollector } from '../collector/main.js';
+import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
 import { silentLogger } from '../lib/log.js';
 import { report as reportSchema, type Report } from '../protocol/report.js';
 
@@ -198,6 +201,82 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
         server.close(() => r());
       }),
   };
+}
+
+/** utime+stime of a process and of its reaped children (an agent's pings), seconds, from /proc/<pid>/stat. */
+export function cpuWithChildren(pid: number): { self: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { self: cpuSeconds(pid), children: (Number(f[13]) + Number(f[14])) / CLOCK_TICKS };
+}
+
+/** The footprint benchmarks' rig: a station's targets, and mosquitto, InfluxDB and a collector its agents report to. */
+export interface FootprintStation {
+  collector: RunningCollector;
+  /** Writes the config of an agent as `station` reporting every `intervalS`, and returns its path. */
+  agentConfig(station: string, intervalS: number): string;
+  /** Stops the collector, the targets and the servers (the agents first: `stopChildren`). */
+  close(): Promise<void>;
+}
+
+/**
+ * A station's worth of local targets under `dir`: a TCP port that accepts and closes, one that holds its sessions,
+ * an HTTP server answering 200, and a backlog folder of 5 files; the agents ping 127.0.0.1 twice (gateway, ISP). With
+ * real mosquitto and InfluxDB, and a collector that knows `stations`.
+ */
+export async function startFootprintStation(dir: string, stations: string[]): Promise<FootprintStation> {
+  const servers: Server[] = [];
+  const held = new Set<Socket>();
+  let broker: LocalServer | undefined;
+  let influx: LocalServer | undefined;
+  let collector: RunningCollector | undefined;
+  const close = async () => {
+    await collector?.stop();
+    for (const s of held) s.destroy();
+    for (const s of servers) s.close();
+    await Promise.all([broker?.stop(), influx?.stop()]);
+  };
+  const listen = (server: Server) => {
+    servers.push(server);
+    return new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+  };
+  try {
+    [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
+    const brokerUrl = broker.url;
+    const tcpPort = await listen(createServer((s) => (s.on('error', () => {}), s.end())));
+    const sessionPort = await listen(createServer((s) => (held.add(s), s.on('error', () => {}), s.on('close', () => held.delete(s)))));
+    const httpPort = await listen(createHttpServer((_, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')));
+    const backlogDir = join(dir, 'backlog');
+    mkdirSync(backlogDir);
+    for (let i = 0; i < 5; i++) writeFileSync(join(backlogDir, `HS_${i}.xml`), '<hs/>');
+    collector = await startBenchCollector({ dir, brokerUrl, influxUrl: influx.url, stations });
+    return {
+      collector,
+      agentConfig(station, intervalS) {
+        const file = join(dir, `agent-${station}.yaml`);
+        writeFileSync(file, YAML.stringify({
+          station,
+          interval: `${intervalS}s`,
+          broker: { url: brokerUrl, username: station },
+          outbox: { path: join(dir, `outbox-${station}`) },
+          targets: [
+            { name: 'gw', role: 'gateway', kind: 'icmp', host: '127.0.0.1' },
+            { name: 'isp', role: 'isp', kind: 'icmp', host: '127.0.0.1' },
+            { name: 'vpn', role: 'core', kind: 'tcp', host: '127.0.0.1', port: tcpPort },
+            { name: 'dancu', role: 'service', kind: 'http', url: `http://127.0.0.1:${httpPort}/health` },
+          ],
+          sessions: [{ name: 'dancu-tls', kind: 'tcp', host: '127.0.0.1', port: sessionPort }],
+          backlog: [{ name: 'outbox-dir', kind: 'dir', path: backlogDir }],
+          log_level: 'warn',
+        }));
+        return file;
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 /** Stops child processes this benchmark started, by PID: SIGTERM, then SIGKILL after 10 s. */

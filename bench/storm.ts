@@ -30,7 +30,7 @@ import { openOutbox } from '../agent/outbox-open.js';
 import { Uplink } from '../agent/uplink.js';
 import { startInflux, startMosquitto, type LocalServer } from '../deploy/local-servers.js';
 import { silentLogger } from '../lib/log.js';
-import { arg, cpuSeconds, machineLine, makeReport, memoryMb, prng, runBench, sleep, stationIds, writeRegistry } from './common.js';
+import { arg, cpuSeconds, machineLine, makeReport, memoryMb, prng, runBench, sleep, stationIds, stopChildren, writeRegistry } from './common.js';
 
 const STATIONS = arg('stations', 150);
 const REPORTS = arg('reports', 8640);
@@ -210,13 +210,7 @@ async function cleanup() {
   for (const t of timers) clearInterval(t);
   await Promise.all(uplinks.map((u) => u.stop().catch(() => {})));
   for (const o of outboxes) o.close();
-  if (collector && collector.exitCode === null) {
-    collector.kill('SIGTERM');
-    await new Promise<void>((r) => {
-      const t = setTimeout(() => (collector!.kill('SIGKILL'), r()), 10_000);
-      collector!.once('exit', () => (clearTimeout(t), r()));
-    });
-  }
+  if (collector) await stopChildren([collector]);
   await Promise.all([broker?.stop(), influx?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 }

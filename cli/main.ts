@@ -2,16 +2,10 @@ import { Command, CommanderError } from 'commander';
 // lib/errors.js, not lib/config-file.js: the CLI starts without yaml and zod, so `linkwatch agent` can set its V8 flags
 // before they load (agent/v8-flags.ts).
 import { ConfigError } from '../lib/errors.js';
+import { waitForSignal } from '../lib/signals.js';
 
 /** Exit codes: 0 ok, 1 some stations not ok (status), 2 error (bad config, unreachable server). */
 export const EXIT = { OK: 0, NOT_OK: 1, ERROR: 2 } as const;
-
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    // SIGBREAK is Ctrl-Break on Windows; SIGTERM is what service managers send elsewhere.
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGBREAK'] as const) process.once(sig, () => resolve(sig));
-  });
-}
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
@@ -30,20 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { config: string; once?: boolean; json?: boolean }) => {
       // Without --once the agent runs as a service and prints no report, so --json would silently do nothing.
       if (opts.json && !opts.once) return program.error('error: --json prints the report of --once; use `linkwatch agent --config FILE --once --json`', { exitCode: EXIT.ERROR });
-      if (!opts.once) (await import('../agent/v8-flags.js')).setAgentV8Flags();
-      const { loadAgentConfig, startAgent } = await import('../agent/main.js');
-      const cfg = loadAgentConfig(opts.config);
-      if (opts.once) {
-        const { measureOnce, formatReport, reportUnready } = await import('../agent/once.js');
-        const { createLogger } = await import('../lib/log.js');
-        if (await reportUnready(cfg, opts.config)) return void (code = EXIT.ERROR);
-        const report = await measureOnce(cfg, { log: createLogger({ level: 'warn', stderr: true }) });
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-        return;
-      }
-      const running = startAgent(cfg, { configFile: opts.config });
-      await waitForSignal();
-      await running.stop();
+      code = await (await import('../agent/command.js')).runAgentCommand(opts);
     });
 
   program

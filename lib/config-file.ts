@@ -75,11 +75,3 @@ export const sizeBytes = z.union([z.string(), z.number()]).transform((v, ctx) =>
   }
 });
 
-/** Reads a secret from a file (trimmed); the value is never logged. */
-export function readSecretFile(file: string, key: string, configFile: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new ConfigError(configFile, key, `cannot read secret file: ${(err as Error).message}`);
-  }
-}

@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { ConfigError } from './config-file.js';
+import { ConfigError } from './errors.js';
 
 export type { Logger };
 

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from './config-file.js';
+import { ConfigError } from './errors.js';
 import type { Logger } from './log.js';
 
 /**

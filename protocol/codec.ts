@@ -33,8 +33,6 @@ export function encodeJsonText(json: string, encoding: Encoding = 'json'): Buffe
   return encoding === 'json' ? buf : deflateSync(buf, { dictionary: DICTIONARY_V1, level: 9 });
 }
 
-export { PayloadError };
-
 /** Decodes a payload to a JSON value; throws PayloadError naming the reason. `maxBytes` bounds the inflated size. */
 export function decodePayload(buf: Buffer, maxBytes: number): unknown {
   if (buf.length > maxBytes) throw new PayloadError('too_large', `payload of ${buf.length} bytes exceeds ${maxBytes}`);

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -6,10 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isDue, resendDelayMs, type Outbox } from '../../agent/outbox.js';
-import { betterSqliteOutbox } from '../../agent/outbox-better-sqlite3.js';
-import { openOutbox, outboxDriver, type OutboxDriver } from '../../agent/outbox-open.js';
-import { nodeSqliteOutbox, type NodeSqliteModule } from '../../agent/outbox-node-sqlite.js';
-import { PAGE_CACHE_KIB, SqlOutbox, type SqlDatabase, type SqlOutboxOptions } from '../../agent/outbox-sql.js';
+import { openOutbox, outboxDriver, type NodeSqliteModule, type OutboxDriver } from '../../agent/outbox-open.js';
+import { PAGE_CACHE_KIB, SqlOutbox, type SqlDatabase } from '../../agent/outbox-sql.js';
 import { linuxNode, REPO_ROOT } from '../../deploy/exe/runtimes.js';
 import { tempDir } from '../helpers/env.js';
 
@@ -17,14 +16,14 @@ import { tempDir } from '../helpers/env.js';
 const nodeSqlite = process.getBuiltinModule?.('node:sqlite') as NodeSqliteModule | undefined;
 const betterSqlite = (() => {
   try {
-    return createRequire(import.meta.url)('better-sqlite3') as Parameters<typeof betterSqliteOutbox>[0];
+    return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
   } catch {
     return undefined;
   }
 })();
-const IMPLEMENTATIONS: Array<[OutboxDriver, ((opts: SqlOutboxOptions) => Outbox) | undefined, ((file: string) => SqlDatabase) | undefined]> = [
-  ['better-sqlite3', betterSqlite && ((opts) => betterSqliteOutbox(betterSqlite, opts)), betterSqlite && ((file) => new betterSqlite(file))],
-  ['node:sqlite', nodeSqlite && ((opts) => nodeSqliteOutbox(nodeSqlite, opts)), nodeSqlite && ((file) => new nodeSqlite.DatabaseSync(file))],
+const IMPLEMENTATIONS: Array<[OutboxDriver, ((file: string) => SqlDatabase) | undefined]> = [
+  ['better-sqlite3', betterSqlite && ((file) => new betterSqlite(file))],
+  ['node:sqlite', nodeSqlite && ((file) => new nodeSqlite.DatabaseSync(file))],
 ];
 
 /**
@@ -136,8 +135,8 @@ function outboxContract(name: string, open: (dir: string, maxBytes: number) => O
   });
 }
 
-for (const [driver, impl, openDb] of IMPLEMENTATIONS) {
-  if (impl && openDb) outboxContract(driver, (dir, maxBytes) => impl({ dir, maxBytes }), openDb);
+for (const [driver, openDb] of IMPLEMENTATIONS) {
+  if (openDb) outboxContract(driver, (dir, maxBytes) => new SqlOutbox(openDb, { dir, maxBytes }), openDb);
 }
 
 describe('resend policy', () => {
