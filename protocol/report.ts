@@ -120,18 +120,6 @@ export const ackMessage = z.object({
 });
 export type AckMessage = z.infer<typeof ackMessage>;
 
-/** Compresses sorted-or-not integers into inclusive ranges: [1,2,3,7] → [[1,3],[7,7]]. */
-export function toRanges(seqs: Iterable<number>): Array<[number, number]> {
-  const sorted = [...new Set(seqs)].sort((a, b) => a - b);
-  const out: Array<[number, number]> = [];
-  for (const s of sorted) {
-    const last = out[out.length - 1];
-    if (last && s === last[1] + 1) last[1] = s;
-    else out.push([s, s]);
-  }
-  return out;
-}
-
 /** Expands inclusive ranges back to their integers; refuses absurd spans so a bad ack cannot exhaust memory. */
 export function fromRanges(ranges: ReadonlyArray<readonly [number, number]>, maxCount = 1_000_000): number[] {
   const out: number[] = [];
